@@ -1,1 +1,14 @@
-//! placeholder
+//! Pieces every Nexus service shares.
+//!
+//! Kept deliberately small: configuration parsing, telemetry, graceful shutdown,
+//! client-IP resolution behind trusted proxies, the session-event wire format,
+//! AMQP connection with backoff, and the authenticated session-store client.
+//! Anything specific to one service lives in that service.
+
+pub mod amqp;
+pub mod client_ip;
+pub mod config;
+pub mod events;
+pub mod shutdown;
+pub mod store_client;
+pub mod telemetry;

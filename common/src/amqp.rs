@@ -1,0 +1,45 @@
+//! Connecting to RabbitMQ with backoff.
+//!
+//! lapin does not recover a connection after a broker restart by itself, so
+//! every long-lived AMQP user (the event publisher, the revocation consumer,
+//! the room relay) loops: connect with exponential backoff, work until the
+//! connection errors, connect again.
+
+use std::time::Duration;
+
+use lapin::{Connection, ConnectionProperties};
+
+/// Backoff bounds for reconnecting.
+const INITIAL_BACKOFF: Duration = Duration::from_millis(200);
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+
+/// Connects, retrying with exponential backoff until it succeeds. The URL is
+/// never logged (it carries credentials).
+pub async fn connect_with_backoff(url: &str, connection_name: &str) -> Connection {
+    let mut backoff = INITIAL_BACKOFF;
+    let mut attempt: u32 = 0;
+    loop {
+        attempt += 1;
+        match connect(url, connection_name).await {
+            Ok(connection) => {
+                if attempt > 1 {
+                    tracing::info!(attempt, "connected to RabbitMQ again");
+                }
+                return connection;
+            }
+            Err(error) => {
+                if attempt == 1 || attempt.is_power_of_two() {
+                    tracing::warn!(%error, attempt, retry_in_ms = backoff.as_millis() as u64, "RabbitMQ unreachable");
+                }
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+            }
+        }
+    }
+}
+
+/// One connection attempt.
+pub async fn connect(url: &str, connection_name: &str) -> lapin::Result<Connection> {
+    let properties = ConnectionProperties::default().with_connection_name(connection_name.into());
+    Connection::connect(url, properties).await
+}

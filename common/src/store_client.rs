@@ -1,0 +1,96 @@
+//! The session-store gRPC client used by auth-service and realtime-service.
+//!
+//! The channel connects lazily, so a service starts (and answers `/readyz`
+//! with 503) while session-store is still coming up, and reconnects by itself
+//! after it restarts. When `SESSION_STORE_TOKEN` is configured every call
+//! carries it as `authorization: Bearer <token>`.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use nexus_proto::session_v1::session_store_client::SessionStoreClient;
+use tonic::metadata::{Ascii, MetadataValue};
+use tonic::service::Interceptor;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::{Channel, Endpoint};
+
+/// Metadata key callers put the shared token under.
+pub const AUTHORIZATION_METADATA: &str = "authorization";
+
+/// The client type both services hold (cheap to clone).
+pub type StoreClient = SessionStoreClient<InterceptedService<Channel, BearerToken>>;
+
+/// Adds `authorization: Bearer <SESSION_STORE_TOKEN>` to every request.
+#[derive(Clone, Default)]
+pub struct BearerToken(Option<MetadataValue<Ascii>>);
+
+impl std::fmt::Debug for BearerToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() { "BearerToken(<set>)" } else { "BearerToken(<none>)" })
+    }
+}
+
+impl BearerToken {
+    pub fn new(token: Option<&str>) -> anyhow::Result<Self> {
+        token
+            .map(|token| {
+                format!("Bearer {token}")
+                    .parse::<MetadataValue<Ascii>>()
+                    .context("SESSION_STORE_TOKEN must be printable ASCII")
+            })
+            .transpose()
+            .map(Self)
+    }
+}
+
+impl Interceptor for BearerToken {
+    fn call(&mut self, mut request: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
+        if let Some(value) = &self.0 {
+            request.metadata_mut().insert(AUTHORIZATION_METADATA, value.clone());
+        }
+        Ok(request)
+    }
+}
+
+/// Settings for the client.
+#[derive(Debug, Clone)]
+pub struct StoreClientConfig {
+    pub url: String,
+    pub token: Option<String>,
+    /// Per-call deadline, sent to the server as `grpc-timeout`.
+    pub timeout: Duration,
+}
+
+impl StoreClientConfig {
+    /// From `SESSION_STORE_URL` and `SESSION_STORE_TOKEN`.
+    pub fn from_env() -> Self {
+        Self {
+            url: crate::config::or_default(
+                "SESSION_STORE_URL",
+                crate::config::defaults::SESSION_STORE_URL,
+            ),
+            token: crate::config::optional("SESSION_STORE_TOKEN"),
+            timeout: Duration::from_secs(3),
+        }
+    }
+}
+
+/// A lazily connecting client; fails only on a malformed URL or token.
+pub fn connect_lazy(config: &StoreClientConfig) -> anyhow::Result<StoreClient> {
+    let endpoint = Endpoint::from_shared(config.url.clone())
+        .with_context(|| format!("SESSION_STORE_URL={:?} is not a URL", config.url))?
+        .connect_timeout(Duration::from_secs(2))
+        .timeout(config.timeout)
+        .tcp_nodelay(true)
+        .http2_keep_alive_interval(Duration::from_secs(30))
+        .keep_alive_while_idle(true);
+    let channel = endpoint.connect_lazy();
+    Ok(SessionStoreClient::with_interceptor(channel, BearerToken::new(config.token.as_deref())?))
+}
+
+/// Constant-time comparison of a presented bearer value with the configured
+/// token; used by session-store's interceptor.
+pub fn token_matches(presented: &[u8], expected: &[u8]) -> bool {
+    use subtle::ConstantTimeEq;
+    presented.len() == expected.len() && bool::from(presented.ct_eq(expected))
+}
