@@ -105,7 +105,10 @@ mod tests {
 
     #[test]
     fn untrusted_peer_is_the_client_whatever_it_forwards() {
-        assert_eq!(proxies().client_ip(ip("203.0.113.9"), ["1.2.3.4"]), ip("203.0.113.9"));
+        assert_eq!(
+            proxies().client_ip(ip("203.0.113.9"), ["1.2.3.4"]),
+            ip("203.0.113.9")
+        );
     }
 
     #[test]
@@ -121,7 +124,10 @@ mod tests {
 
     #[test]
     fn garbage_hops_are_ignored() {
-        assert_eq!(proxies().client_ip(ip("127.0.0.1"), ["nonsense, 198.51.100.7:443"]), ip("198.51.100.7"));
+        assert_eq!(
+            proxies().client_ip(ip("127.0.0.1"), ["nonsense, 198.51.100.7:443"]),
+            ip("198.51.100.7")
+        );
     }
 
     #[test]

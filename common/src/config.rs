@@ -24,7 +24,8 @@ pub fn or_default(name: &str, default: &str) -> String {
 /// A human duration such as `15m`, `10s`, `30d` (humantime syntax).
 pub fn duration(name: &str, default: &str) -> anyhow::Result<Duration> {
     let raw = or_default(name, default);
-    parse_duration(&raw).with_context(|| format!("{name}={raw:?} is not a duration like 15m or 30d"))
+    parse_duration(&raw)
+        .with_context(|| format!("{name}={raw:?} is not a duration like 15m or 30d"))
 }
 
 /// Parses a human duration such as `15m`, `10s`, `30d`.
@@ -80,7 +81,10 @@ mod tests {
     #[test]
     fn durations_use_human_units() {
         assert_eq!(parse_duration("15m").ok(), Some(Duration::from_secs(900)));
-        assert_eq!(parse_duration("30d").ok(), Some(Duration::from_secs(30 * 86_400)));
+        assert_eq!(
+            parse_duration("30d").ok(),
+            Some(Duration::from_secs(30 * 86_400))
+        );
         assert!(parse_duration("fifteen").is_err());
     }
 

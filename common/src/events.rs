@@ -24,7 +24,12 @@ pub enum SessionEventKind {
 }
 
 impl SessionEventKind {
-    pub const ALL: [Self; 4] = [Self::Created, Self::Refreshed, Self::Revoked, Self::ReuseDetected];
+    pub const ALL: [Self; 4] = [
+        Self::Created,
+        Self::Refreshed,
+        Self::Revoked,
+        Self::ReuseDetected,
+    ];
 
     /// The AMQP routing key, e.g. `session.reuse_detected`.
     pub fn routing_key(self) -> &'static str {
@@ -51,7 +56,9 @@ impl SessionEventKind {
     }
 
     pub fn from_event_type(event_type: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|kind| kind.event_type() == event_type)
+        Self::ALL
+            .into_iter()
+            .find(|kind| kind.event_type() == event_type)
     }
 
     /// Events after which a session's sockets must be dropped.
@@ -132,7 +139,10 @@ mod tests {
     #[test]
     fn routing_keys_round_trip() {
         for kind in SessionEventKind::ALL {
-            assert_eq!(SessionEventKind::from_routing_key(kind.routing_key()), Some(kind));
+            assert_eq!(
+                SessionEventKind::from_routing_key(kind.routing_key()),
+                Some(kind)
+            );
             assert_eq!(format!("nexus.{}", kind.routing_key()), kind.event_type());
         }
     }

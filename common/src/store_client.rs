@@ -26,7 +26,11 @@ pub struct BearerToken(Option<MetadataValue<Ascii>>);
 
 impl std::fmt::Debug for BearerToken {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(if self.0.is_some() { "BearerToken(<set>)" } else { "BearerToken(<none>)" })
+        f.write_str(if self.0.is_some() {
+            "BearerToken(<set>)"
+        } else {
+            "BearerToken(<none>)"
+        })
     }
 }
 
@@ -44,9 +48,14 @@ impl BearerToken {
 }
 
 impl Interceptor for BearerToken {
-    fn call(&mut self, mut request: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
+    fn call(
+        &mut self,
+        mut request: tonic::Request<()>,
+    ) -> Result<tonic::Request<()>, tonic::Status> {
         if let Some(value) = &self.0 {
-            request.metadata_mut().insert(AUTHORIZATION_METADATA, value.clone());
+            request
+                .metadata_mut()
+                .insert(AUTHORIZATION_METADATA, value.clone());
         }
         Ok(request)
     }
@@ -85,7 +94,10 @@ pub fn connect_lazy(config: &StoreClientConfig) -> anyhow::Result<StoreClient> {
         .http2_keep_alive_interval(Duration::from_secs(30))
         .keep_alive_while_idle(true);
     let channel = endpoint.connect_lazy();
-    Ok(SessionStoreClient::with_interceptor(channel, BearerToken::new(config.token.as_deref())?))
+    Ok(SessionStoreClient::with_interceptor(
+        channel,
+        BearerToken::new(config.token.as_deref())?,
+    ))
 }
 
 /// Constant-time comparison of a presented bearer value with the configured

@@ -13,7 +13,12 @@ pub fn init(service: &'static str) {
     let registry = tracing_subscriber::registry().with(filter);
     let result = if json {
         registry
-            .with(fmt::layer().json().flatten_event(true).with_current_span(false))
+            .with(
+                fmt::layer()
+                    .json()
+                    .flatten_event(true)
+                    .with_current_span(false),
+            )
             .try_init()
     } else {
         registry.with(fmt::layer().with_target(true)).try_init()
