@@ -1,0 +1,126 @@
+//! Configuration of session-store, read from the environment (names in DESIGN.md).
+//!
+//! Fields are public so tests (and `test_support`) can tweak them, e.g. short
+//! lifetimes for expiry tests. `Debug` never prints the token or the database
+//! password.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::Context;
+use nexus_common::config;
+
+/// Default database when `DATABASE_URL` is unset.
+pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/nexus";
+/// Default listen address when `SESSION_STORE_LISTEN` is unset.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:50051";
+
+/// Everything session-store needs to run.
+#[derive(Clone)]
+pub struct StoreConfig {
+    /// `DATABASE_URL`; `sslmode=require` switches to TLS (rustls, webpki roots).
+    pub database_url: String,
+    /// `SESSION_STORE_LISTEN`; port 0 binds a free port (tests).
+    pub listen: SocketAddr,
+    /// `SESSION_STORE_TOKEN`: when set, every SessionStore call must present it.
+    pub token: Option<String>,
+    /// `SESSION_MAX_LIFETIME` (default 30d): absolute session lifetime.
+    pub max_lifetime: Duration,
+    /// `SESSION_IDLE_TIMEOUT` (default 7d): inactivity timeout.
+    pub idle_timeout: Duration,
+    /// `DATABASE_POOL_SIZE` (default 16).
+    pub pool_size: u32,
+    /// `DATABASE_CONNECT_TIMEOUT` (default 2s): how long a call waits for a pooled
+    /// connection before answering UNAVAILABLE; kept below callers' deadlines.
+    pub connect_timeout: Duration,
+    /// `DATABASE_STATEMENT_TIMEOUT` (default 5s): Postgres `statement_timeout`.
+    pub statement_timeout: Duration,
+    /// `SESSION_PURGE_AFTER` (default 30d): how long dead sessions are kept.
+    pub purge_after: Duration,
+    /// `SESSION_PURGE_INTERVAL` (default 1h): how often the purge runs.
+    pub purge_interval: Duration,
+}
+
+impl std::fmt::Debug for StoreConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoreConfig")
+            .field("database_url", &redact_url(&self.database_url))
+            .field("listen", &self.listen)
+            .field("token", &self.token.as_ref().map(|_| "<set>"))
+            .field("max_lifetime", &self.max_lifetime)
+            .field("idle_timeout", &self.idle_timeout)
+            .field("pool_size", &self.pool_size)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("statement_timeout", &self.statement_timeout)
+            .field("purge_after", &self.purge_after)
+            .field("purge_interval", &self.purge_interval)
+            .finish()
+    }
+}
+
+impl StoreConfig {
+    /// Reads the environment; errors name the variable at fault.
+    pub fn from_env() -> anyhow::Result<Self> {
+        let pool_size = match config::optional("DATABASE_POOL_SIZE") {
+            None => 16,
+            Some(raw) => raw
+                .parse::<u32>()
+                .ok()
+                .filter(|size| *size > 0)
+                .with_context(|| format!("DATABASE_POOL_SIZE={raw:?} is not a positive integer"))?,
+        };
+        Ok(Self {
+            database_url: config::or_default("DATABASE_URL", DEFAULT_DATABASE_URL),
+            listen: config::socket_addr("SESSION_STORE_LISTEN", DEFAULT_LISTEN)?,
+            token: config::optional("SESSION_STORE_TOKEN"),
+            max_lifetime: config::duration("SESSION_MAX_LIFETIME", "30d")?,
+            idle_timeout: config::duration("SESSION_IDLE_TIMEOUT", "7d")?,
+            pool_size,
+            connect_timeout: config::duration("DATABASE_CONNECT_TIMEOUT", "2s")?,
+            statement_timeout: config::duration("DATABASE_STATEMENT_TIMEOUT", "5s")?,
+            purge_after: config::duration("SESSION_PURGE_AFTER", "30d")?,
+            purge_interval: config::duration("SESSION_PURGE_INTERVAL", "1h")?,
+        })
+    }
+
+    /// Defaults for a given database and listen address (tests, tools).
+    pub fn local(database_url: impl Into<String>, listen: SocketAddr) -> Self {
+        Self {
+            database_url: database_url.into(),
+            listen,
+            token: None,
+            max_lifetime: Duration::from_secs(30 * 86_400),
+            idle_timeout: Duration::from_secs(7 * 86_400),
+            pool_size: 16,
+            connect_timeout: Duration::from_secs(2),
+            statement_timeout: Duration::from_secs(5),
+            purge_after: Duration::from_secs(30 * 86_400),
+            purge_interval: Duration::from_secs(3_600),
+        }
+    }
+}
+
+/// The URL with any password replaced, for logs.
+pub fn redact_url(raw: &str) -> String {
+    match url::Url::parse(raw) {
+        Ok(mut parsed) => {
+            if parsed.password().is_some() {
+                let _ = parsed.set_password(Some("***"));
+            }
+            parsed.to_string()
+        }
+        Err(_) => "<unparseable url>".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_passwords() {
+        let shown = redact_url("postgres://user:secret@db:5432/nexus");
+        assert!(!shown.contains("secret"));
+        assert!(shown.contains("user"));
+    }
+}

@@ -1,0 +1,189 @@
+//! Opening Postgres connections without libpq.
+//!
+//! `DATABASE_URL` may carry `sslmode=require` (managed Postgres, Supabase):
+//! then the connection is TLS via rustls with the webpki roots, so no system
+//! certificate store or OpenSSL is needed. `disable`/`prefer`/none connect in
+//! plain text. The same path serves the pool (through diesel-async's custom
+//! setup) and the one-off maintenance connection that creates the database.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use diesel::ConnectionError;
+use diesel_async::AsyncPgConnection;
+use tokio_postgres::config::SslMode;
+
+/// Whether the URL asks for TLS.
+pub fn wants_tls(database_url: &str) -> anyhow::Result<bool> {
+    let config: tokio_postgres::Config = database_url
+        .parse()
+        .context("DATABASE_URL is not a valid Postgres URL")?;
+    Ok(matches!(config.get_ssl_mode(), SslMode::Require))
+}
+
+fn tls_connector() -> tokio_postgres_rustls::MakeRustlsConnect {
+    let roots = rustls::RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    };
+    // An explicit provider: another crate in the process may enable a second one,
+    // which would make the process-wide default ambiguous.
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = match rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+    {
+        Ok(builder) => builder.with_root_certificates(roots).with_no_client_auth(),
+        Err(error) => {
+            // Only reachable if ring lacked every safe protocol version.
+            tracing::error!(%error, "rustls rejected its default protocol versions");
+            rustls::ClientConfig::builder_with_protocol_versions(&[&rustls::version::TLS13])
+                .with_root_certificates(rustls::RootCertStore::empty())
+                .with_no_client_auth()
+        }
+    };
+    tokio_postgres_rustls::MakeRustlsConnect::new(config)
+}
+
+/// A diesel-async connection, used as the pool's setup callback.
+pub async fn establish(
+    database_url: &str,
+    statement_timeout: Duration,
+) -> Result<AsyncPgConnection, ConnectionError> {
+    let config: tokio_postgres::Config =
+        database_url
+            .parse()
+            .map_err(|error: tokio_postgres::Error| {
+                ConnectionError::InvalidConnectionUrl(error.to_string())
+            })?;
+    let mut connection = if matches!(config.get_ssl_mode(), SslMode::Require) {
+        let (client, connection) = config
+            .connect(tls_connector())
+            .await
+            .map_err(|error| ConnectionError::BadConnection(error.to_string()))?;
+        AsyncPgConnection::try_from_client_and_connection(client, connection).await?
+    } else {
+        let (client, connection) = config
+            .connect(tokio_postgres::NoTls)
+            .await
+            .map_err(|error| ConnectionError::BadConnection(error.to_string()))?;
+        AsyncPgConnection::try_from_client_and_connection(client, connection).await?
+    };
+    let millis = statement_timeout.as_millis().max(1);
+    diesel_async::SimpleAsyncConnection::batch_execute(
+        &mut connection,
+        &format!("SET statement_timeout = {millis}"),
+    )
+    .await
+    .map_err(ConnectionError::CouldntSetupConfiguration)?;
+    Ok(connection)
+}
+
+/// A raw tokio-postgres client for maintenance statements; the connection task
+/// runs in the background until the client is dropped.
+async fn raw_client(config: &tokio_postgres::Config) -> anyhow::Result<tokio_postgres::Client> {
+    if matches!(config.get_ssl_mode(), SslMode::Require) {
+        let (client, connection) = config.connect(tls_connector()).await?;
+        tokio::spawn(async move {
+            if let Err(error) = connection.await {
+                tracing::debug!(%error, "maintenance connection ended");
+            }
+        });
+        Ok(client)
+    } else {
+        let (client, connection) = config.connect(tokio_postgres::NoTls).await?;
+        tokio::spawn(async move {
+            if let Err(error) = connection.await {
+                tracing::debug!(%error, "maintenance connection ended");
+            }
+        });
+        Ok(client)
+    }
+}
+
+/// Creates the URL's database if `pg_database` lacks it, connecting to the
+/// `postgres` maintenance database of the same server. A concurrent creator
+/// winning the race is fine.
+pub async fn ensure_database(database_url: &str) -> anyhow::Result<()> {
+    let config: tokio_postgres::Config = database_url
+        .parse()
+        .context("DATABASE_URL is not a valid Postgres URL")?;
+    let Some(name) = config.get_dbname().map(str::to_owned) else {
+        bail!("DATABASE_URL names no database");
+    };
+    let mut maintenance = config.clone();
+    maintenance.dbname("postgres");
+    let client = raw_client(&maintenance)
+        .await
+        .context("cannot connect to the `postgres` maintenance database")?;
+    let exists = client
+        .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&name])
+        .await
+        .context("cannot look up pg_database")?
+        .is_some();
+    if exists {
+        return Ok(());
+    }
+    let statement = format!("CREATE DATABASE {}", quote_identifier(&name));
+    match client.batch_execute(&statement).await {
+        Ok(()) => {
+            tracing::info!(database = %name, "database created");
+            Ok(())
+        }
+        Err(error)
+            if error.code() == Some(&tokio_postgres::error::SqlState::DUPLICATE_DATABASE) =>
+        {
+            Ok(())
+        }
+        Err(error) => Err(error).with_context(|| format!("cannot create database {name:?}")),
+    }
+}
+
+/// Drops a database (tests), terminating its connections first.
+pub async fn drop_database(admin_url: &str, name: &str) -> anyhow::Result<()> {
+    let config: tokio_postgres::Config = admin_url
+        .parse()
+        .context("admin URL is not a Postgres URL")?;
+    let client = raw_client(&config)
+        .await
+        .context("cannot connect to the admin database")?;
+    client
+        .batch_execute(&format!(
+            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+            quote_identifier(name)
+        ))
+        .await
+        .with_context(|| format!("cannot drop database {name:?}"))
+}
+
+/// Runs one statement against a database (tests and tools).
+pub async fn execute(database_url: &str, statement: &str) -> anyhow::Result<()> {
+    let config: tokio_postgres::Config = database_url.parse().context("not a Postgres URL")?;
+    let client = raw_client(&config).await.context("cannot connect")?;
+    client
+        .batch_execute(statement)
+        .await
+        .context("statement failed")
+}
+
+/// A double-quoted SQL identifier.
+pub fn quote_identifier(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tls_follows_sslmode() {
+        assert!(wants_tls("postgres://u@h/db?sslmode=require").unwrap());
+        assert!(!wants_tls("postgres://u@h/db?sslmode=prefer").unwrap());
+        assert!(!wants_tls("postgres://u@h/db").unwrap());
+        assert!(wants_tls("not a url at all ::").is_err());
+    }
+
+    #[test]
+    fn identifiers_are_quoted() {
+        assert_eq!(quote_identifier("a\"b"), "\"a\"\"b\"");
+    }
+}

@@ -1,0 +1,35 @@
+//! The bb8 connection pool.
+//!
+//! Built unchecked so the service starts (and later recovers) while Postgres
+//! is down; a call that cannot get a connection within `connect_timeout`
+//! answers UNAVAILABLE. Connections whose socket closed are dropped when they
+//! return to the pool (diesel-async's `is_broken`), so a restarted Postgres is
+//! picked up without restarting this service.
+
+use std::time::Duration;
+
+use diesel_async::AsyncPgConnection;
+use diesel_async::pooled_connection::bb8::Pool;
+use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
+use futures::FutureExt;
+
+pub type DbPool = Pool<AsyncPgConnection>;
+
+pub fn build_pool(
+    database_url: &str,
+    size: u32,
+    connect_timeout: Duration,
+    statement_timeout: Duration,
+) -> DbPool {
+    let mut manager_config = ManagerConfig::<AsyncPgConnection>::default();
+    manager_config.custom_setup =
+        Box::new(move |url| super::connect::establish(url, statement_timeout).boxed());
+    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(
+        database_url,
+        manager_config,
+    );
+    Pool::builder()
+        .max_size(size)
+        .connection_timeout(connect_timeout)
+        .build_unchecked(manager)
+}

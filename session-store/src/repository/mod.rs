@@ -1,0 +1,89 @@
+//! The repository: every SQL statement session-store runs, in diesel.
+//!
+//! It speaks domain types in and plain rows out and knows nothing of gRPC or
+//! prost. Each use case that changes more than one row is ONE transaction;
+//! rotation and revocation lock the session row (`SELECT ... FOR UPDATE`) so
+//! concurrent calls for one session serialise.
+
+mod error;
+mod purge;
+mod rotate;
+mod rows;
+mod sessions;
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::pooled_connection::bb8::PooledConnection;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+
+pub use error::StoreError;
+pub use rotate::{RotateOutcome, RotateRequest, Rotation};
+pub use rows::{RefreshState, SessionRow};
+pub use sessions::{Created, NewSession};
+
+use crate::db::DbPool;
+use crate::db::schema::{refresh_tokens, user_sessions};
+use crate::domain::{Lifetimes, RevokeReason};
+
+/// Access to the two tables through the pool.
+#[derive(Clone)]
+pub struct Repository {
+    pool: DbPool,
+    lifetimes: Lifetimes,
+}
+
+impl Repository {
+    pub fn new(pool: DbPool, lifetimes: Lifetimes) -> Self {
+        Self { pool, lifetimes }
+    }
+
+    pub fn lifetimes(&self) -> Lifetimes {
+        self.lifetimes
+    }
+
+    async fn conn(&self) -> Result<PooledConnection<'_, AsyncPgConnection>, StoreError> {
+        self.pool.get().await.map_err(StoreError::from_pool)
+    }
+}
+
+/// Revokes the given sessions (those not yet revoked) and their refresh rows;
+/// returns the sessions this call revoked.
+async fn revoke_ids(
+    conn: &mut AsyncPgConnection,
+    ids: &[String],
+    reason: &RevokeReason,
+    now: DateTime<Utc>,
+) -> QueryResult<Vec<SessionRow>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let revoked = diesel::update(
+        user_sessions::table
+            .filter(user_sessions::id.eq_any(ids))
+            .filter(user_sessions::revoked_at.is_null()),
+    )
+    .set((
+        user_sessions::revoked_at.eq(Some(now)),
+        user_sessions::revoked_reason.eq(Some(reason.as_str())),
+    ))
+    .returning(SessionRow::as_returning())
+    .get_results(conn)
+    .await?;
+    revoke_refresh_rows(conn, ids, now).await?;
+    Ok(revoked)
+}
+
+async fn revoke_refresh_rows(
+    conn: &mut AsyncPgConnection,
+    ids: &[String],
+    now: DateTime<Utc>,
+) -> QueryResult<usize> {
+    diesel::update(
+        refresh_tokens::table
+            .filter(refresh_tokens::session_id.eq_any(ids))
+            .filter(refresh_tokens::revoked_at.is_null()),
+    )
+    .set(refresh_tokens::revoked_at.eq(Some(now)))
+    .execute(conn)
+    .await
+}

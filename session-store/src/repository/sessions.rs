@@ -1,0 +1,324 @@
+//! Session use cases: create (idempotent per Supabase session), find, read the
+//! refresh state, validate, revoke, list.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::{Text, Timestamptz};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+
+use super::{RefreshState, Repository, SessionRow, StoreError, revoke_ids};
+use crate::db::schema::{refresh_tokens, user_sessions};
+use crate::domain::{
+    Generation, IpAddress, KeyId, Lifetimes, RefreshSecret, RevokeReason, SessionId, SessionStatus,
+    SupabaseSessionId, TokenHash, UserAgent, UserId,
+};
+
+/// Most sessions one listing returns (newest first).
+pub const LIST_LIMIT: i64 = 500;
+
+/// A validated CreateSession request.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    pub user_id: UserId,
+    pub user_agent: Option<UserAgent>,
+    pub ip_address: Option<IpAddress>,
+    pub supabase_session_id: Option<SupabaseSessionId>,
+    pub refresh_secret: RefreshSecret,
+    pub token_hash: TokenHash,
+    pub key_id: KeyId,
+}
+
+/// CreateSession's result: the (new or existing) session's refresh state.
+#[derive(Debug)]
+pub struct Created {
+    pub state: RefreshState,
+    pub created: bool,
+}
+
+const SESSION_COLUMNS: &str = "id, user_id, user_agent, ip_address, created_at, last_seen_at, \
+     revoked_at, revoked_reason, supabase_session_id, current_generation";
+
+impl Repository {
+    /// Creates a session with refresh generation 1, or returns the live session
+    /// already bridged from the same Supabase session. A concurrent create for
+    /// the same Supabase session loses on the unique partial index; it then
+    /// retries and finds the winner.
+    pub async fn create_session(&self, new: &NewSession) -> Result<Created, StoreError> {
+        let lifetimes = self.lifetimes;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut conn = self.conn().await?;
+            let now = Utc::now();
+            let result = conn
+                .transaction::<_, StoreError, _>(async |conn| {
+                    create_in_transaction(conn, new, lifetimes, now).await
+                })
+                .await;
+            match result {
+                Err(error) if error.is_unique_violation() && attempt < 3 => {
+                    tracing::debug!(
+                        attempt,
+                        "concurrent create for one Supabase session, retrying"
+                    );
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// The live session bridged from a user's Supabase session.
+    pub async fn find_bridged(
+        &self,
+        user_id: &UserId,
+        supabase_session_id: &SupabaseSessionId,
+    ) -> Result<SessionRow, StoreError> {
+        let now = Utc::now();
+        let mut conn = self.conn().await?;
+        user_sessions::table
+            .filter(user_sessions::user_id.eq(user_id.as_str()))
+            .filter(user_sessions::supabase_session_id.eq(supabase_session_id.as_str()))
+            .filter(user_sessions::revoked_at.is_null())
+            .filter(user_sessions::created_at.gt(self.lifetimes.created_cutoff(now)))
+            .filter(user_sessions::last_seen_at.gt(self.lifetimes.idle_cutoff(now)))
+            .order(user_sessions::created_at.desc())
+            .select(SessionRow::as_select())
+            .first(&mut conn)
+            .await
+            .optional()?
+            .ok_or(StoreError::NotFound)
+    }
+
+    /// The session, its secret and its current generation with key id.
+    pub async fn refresh_state(&self, session_id: &SessionId) -> Result<RefreshState, StoreError> {
+        let mut conn = self.conn().await?;
+        let (row, secret) = user_sessions::table
+            .find(session_id.as_str())
+            .select((SessionRow::as_select(), user_sessions::refresh_secret))
+            .first::<(SessionRow, Option<Vec<u8>>)>(&mut conn)
+            .await
+            .optional()?
+            .ok_or(StoreError::NotFound)?;
+        state_of(&mut conn, row, secret).await
+    }
+
+    /// The session's state; bumps `last_seen_at` when it is older than the
+    /// touch interval, in the same single statement (no extra round trip).
+    pub async fn validate(&self, session_id: &SessionId) -> Result<SessionRow, StoreError> {
+        let now = Utc::now();
+        let lifetimes = self.lifetimes;
+        let touch_before = now - lifetimes.touch_interval();
+        let statement = format!(
+            "WITH touched AS (
+                UPDATE user_sessions SET last_seen_at = $2
+                WHERE id = $1 AND revoked_at IS NULL
+                  AND last_seen_at < $3 AND last_seen_at > $4 AND created_at > $5
+                RETURNING {SESSION_COLUMNS}
+             )
+             SELECT {SESSION_COLUMNS} FROM touched
+             UNION ALL
+             SELECT {SESSION_COLUMNS} FROM user_sessions
+             WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM touched)"
+        );
+        let mut conn = self.conn().await?;
+        diesel::sql_query(statement)
+            .bind::<Text, _>(session_id.as_str())
+            .bind::<Timestamptz, _>(now)
+            .bind::<Timestamptz, _>(touch_before)
+            .bind::<Timestamptz, _>(lifetimes.idle_cutoff(now))
+            .bind::<Timestamptz, _>(lifetimes.created_cutoff(now))
+            .get_result::<SessionRow>(&mut conn)
+            .await
+            .optional()?
+            .ok_or(StoreError::NotFound)
+    }
+
+    /// Revokes one session of `user_id`. Another user's session is NOT_FOUND.
+    /// Returns whether this call revoked it, and the session.
+    pub async fn revoke_session(
+        &self,
+        session_id: &SessionId,
+        user_id: &UserId,
+        reason: &RevokeReason,
+    ) -> Result<(bool, SessionRow), StoreError> {
+        let now = Utc::now();
+        let mut conn = self.conn().await?;
+        conn.transaction::<_, StoreError, _>(async |conn| {
+            let row = user_sessions::table
+                .filter(user_sessions::id.eq(session_id.as_str()))
+                .filter(user_sessions::user_id.eq(user_id.as_str()))
+                .select(SessionRow::as_select())
+                .for_update()
+                .first(conn)
+                .await
+                .optional()?
+                .ok_or(StoreError::NotFound)?;
+            if row.revoked_at.is_some() {
+                return Ok((false, row));
+            }
+            let mut revoked = revoke_ids(conn, std::slice::from_ref(&row.id), reason, now).await?;
+            Ok((true, revoked.pop().unwrap_or(row)))
+        })
+        .await
+    }
+
+    /// Revokes the user's live sessions, except one when given.
+    pub async fn revoke_user_sessions(
+        &self,
+        user_id: &UserId,
+        except: Option<&SessionId>,
+        reason: &RevokeReason,
+    ) -> Result<Vec<SessionRow>, StoreError> {
+        let now = Utc::now();
+        let lifetimes = self.lifetimes;
+        let keep: Vec<&str> = except.map(SessionId::as_str).into_iter().collect();
+        let mut conn = self.conn().await?;
+        conn.transaction::<_, StoreError, _>(async |conn| {
+            let ids: Vec<String> = user_sessions::table
+                .filter(user_sessions::user_id.eq(user_id.as_str()))
+                .filter(user_sessions::revoked_at.is_null())
+                .filter(user_sessions::created_at.gt(lifetimes.created_cutoff(now)))
+                .filter(user_sessions::last_seen_at.gt(lifetimes.idle_cutoff(now)))
+                .filter(user_sessions::id.ne_all(&keep))
+                .select(user_sessions::id)
+                .for_update()
+                .load(conn)
+                .await?;
+            Ok(revoke_ids(conn, &ids, reason, now).await?)
+        })
+        .await
+    }
+
+    /// A user's sessions, newest first; ended ones only when asked.
+    pub async fn list(
+        &self,
+        user_id: &UserId,
+        include_ended: bool,
+    ) -> Result<Vec<SessionRow>, StoreError> {
+        let now = Utc::now();
+        let mut query = user_sessions::table
+            .filter(user_sessions::user_id.eq(user_id.as_str()))
+            .select(SessionRow::as_select())
+            .order((user_sessions::created_at.desc(), user_sessions::id.desc()))
+            .limit(LIST_LIMIT)
+            .into_boxed();
+        if !include_ended {
+            query = query
+                .filter(user_sessions::revoked_at.is_null())
+                .filter(user_sessions::created_at.gt(self.lifetimes.created_cutoff(now)))
+                .filter(user_sessions::last_seen_at.gt(self.lifetimes.idle_cutoff(now)));
+        }
+        let mut conn = self.conn().await?;
+        Ok(query.load(&mut conn).await?)
+    }
+}
+
+async fn create_in_transaction(
+    conn: &mut AsyncPgConnection,
+    new: &NewSession,
+    lifetimes: Lifetimes,
+    now: DateTime<Utc>,
+) -> Result<Created, StoreError> {
+    if let Some(supabase_session_id) = &new.supabase_session_id {
+        let existing = user_sessions::table
+            .filter(user_sessions::user_id.eq(new.user_id.as_str()))
+            .filter(user_sessions::supabase_session_id.eq(supabase_session_id.as_str()))
+            .filter(user_sessions::revoked_at.is_null())
+            .select((SessionRow::as_select(), user_sessions::refresh_secret))
+            .for_update()
+            .load::<(SessionRow, Option<Vec<u8>>)>(conn)
+            .await?;
+        for (row, secret) in existing {
+            let status = lifetimes.status(row.created_at, row.last_seen_at, row.revoked_at, now);
+            if status == SessionStatus::Active {
+                let state = state_of(conn, row, secret).await?;
+                return Ok(Created {
+                    state,
+                    created: false,
+                });
+            }
+            revoke_ids(
+                conn,
+                std::slice::from_ref(&row.id),
+                &RevokeReason::expired(),
+                now,
+            )
+            .await?;
+        }
+    }
+    let session_id = SessionId::generate();
+    let row = diesel::insert_into(user_sessions::table)
+        .values((
+            user_sessions::id.eq(session_id.as_str()),
+            user_sessions::user_id.eq(new.user_id.as_str()),
+            user_sessions::user_agent.eq(new.user_agent.as_ref().map(UserAgent::as_str)),
+            user_sessions::ip_address.eq(new.ip_address.map(IpAddress::to_text)),
+            user_sessions::created_at.eq(now),
+            user_sessions::last_seen_at.eq(now),
+            user_sessions::supabase_session_id.eq(new
+                .supabase_session_id
+                .as_ref()
+                .map(SupabaseSessionId::as_str)),
+            user_sessions::refresh_secret.eq(Some(new.refresh_secret.as_bytes())),
+            user_sessions::current_generation.eq(Generation::FIRST.get()),
+        ))
+        .returning(SessionRow::as_returning())
+        .get_result(conn)
+        .await?;
+    diesel::insert_into(refresh_tokens::table)
+        .values((
+            refresh_tokens::session_id.eq(session_id.as_str()),
+            refresh_tokens::token_hash.eq(new.token_hash.as_str()),
+            refresh_tokens::created_at.eq(now),
+            refresh_tokens::generation.eq(Some(Generation::FIRST.get())),
+            refresh_tokens::key_id.eq(Some(new.key_id.as_str())),
+            refresh_tokens::expires_at.eq(Some(lifetimes.lifetime_end(now))),
+        ))
+        .execute(conn)
+        .await?;
+    Ok(Created {
+        state: RefreshState {
+            session: row,
+            refresh_secret: new.refresh_secret.as_bytes().to_vec(),
+            current_generation: Generation::FIRST,
+            current_key_id: new.key_id.as_str().to_owned(),
+        },
+        created: true,
+    })
+}
+
+/// Completes a refresh state with the current generation's key id.
+async fn state_of(
+    conn: &mut AsyncPgConnection,
+    row: SessionRow,
+    secret: Option<Vec<u8>>,
+) -> Result<RefreshState, StoreError> {
+    let Some(refresh_secret) = secret else {
+        return Err(StoreError::NoRefreshSecret);
+    };
+    let current_generation = Generation::from_db(row.current_generation);
+    let current_key_id = current_key_id(conn, &row.id, current_generation).await?;
+    Ok(RefreshState {
+        session: row,
+        refresh_secret,
+        current_generation,
+        current_key_id,
+    })
+}
+
+/// The key id the given generation was derived with.
+pub(super) async fn current_key_id(
+    conn: &mut AsyncPgConnection,
+    session_id: &str,
+    generation: Generation,
+) -> Result<String, StoreError> {
+    refresh_tokens::table
+        .filter(refresh_tokens::session_id.eq(session_id))
+        .filter(refresh_tokens::generation.eq(Some(generation.get())))
+        .select(refresh_tokens::key_id)
+        .first::<Option<String>>(conn)
+        .await
+        .optional()?
+        .flatten()
+        .ok_or(StoreError::NoRefreshSecret)
+}

@@ -1,0 +1,167 @@
+//! Building and running the server (zero2prod shape): `build` checks the
+//! configuration, creates the database if missing, runs the migrations and
+//! binds the listener (port 0 in tests, the real port readable afterwards);
+//! `run_until_stopped` serves until the shutdown future completes, then drains
+//! in-flight calls and stops the purge task.
+
+use std::future::Future;
+use std::net::SocketAddr;
+
+use anyhow::{Context, bail};
+use nexus_proto::session_v1::session_store_server::SessionStoreServer;
+use tokio::net::TcpListener;
+use tonic::transport::Server;
+use tonic::transport::server::TcpIncoming;
+use tonic_health::ServingStatus;
+
+use crate::config::{StoreConfig, redact_url};
+use crate::db::{self, migrations};
+use crate::domain::Lifetimes;
+use crate::grpc::{RequireToken, SessionStoreService};
+use crate::repository::Repository;
+
+/// The gRPC service name health reports on.
+pub const SERVICE_NAME: &str = "nexus.session.v1.SessionStore";
+
+pub struct Application {
+    listener: TcpListener,
+    local_addr: SocketAddr,
+    repository: Repository,
+    config: StoreConfig,
+}
+
+impl Application {
+    pub async fn build(config: StoreConfig) -> anyhow::Result<Self> {
+        check_listen_policy(&config)?;
+        db::connect::ensure_database(&config.database_url)
+            .await
+            .with_context(|| {
+                format!(
+                    "cannot prepare database {}",
+                    redact_url(&config.database_url)
+                )
+            })?;
+        let applied = migrations::run(&config.database_url).await?;
+        tracing::info!(applied, "migrations up to date");
+        let pool = db::build_pool(
+            &config.database_url,
+            config.pool_size,
+            config.connect_timeout,
+            config.statement_timeout,
+        );
+        let repository = Repository::new(
+            pool,
+            Lifetimes::new(config.max_lifetime, config.idle_timeout),
+        );
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.listen))?;
+        let local_addr = listener
+            .local_addr()
+            .context("listener has no local address")?;
+        Ok(Self {
+            listener,
+            local_addr,
+            repository,
+            config,
+        })
+    }
+
+    /// The address actually bound (the real port when configured with 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    pub fn port(&self) -> u16 {
+        self.local_addr.port()
+    }
+
+    /// Serves until `shutdown` completes, then finishes in-flight calls.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send,
+    ) -> anyhow::Result<()> {
+        let Self {
+            listener,
+            local_addr,
+            repository,
+            config,
+        } = self;
+        if config.token.is_none() {
+            tracing::warn!(%local_addr, "SESSION_STORE_TOKEN is not set: calls are unauthenticated (loopback only)");
+        }
+        let (health_reporter, health_service) = tonic_health::server::health_reporter();
+        health_reporter
+            .set_service_status(SERVICE_NAME, ServingStatus::Serving)
+            .await;
+        let reflection = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(nexus_proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .build_v1()
+            .context("cannot build the reflection service")?;
+        let store = SessionStoreServer::with_interceptor(
+            SessionStoreService::new(repository.clone()),
+            RequireToken::new(config.token.as_deref()),
+        );
+
+        let (stop_purge, purge_stopped) = tokio::sync::watch::channel(false);
+        let purge = tokio::spawn(crate::purge::run(
+            repository,
+            config.purge_interval,
+            config.purge_after,
+            purge_stopped,
+        ));
+
+        tracing::info!(%local_addr, "session-store listening");
+        let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
+        let served = Server::builder()
+            .add_service(health_service)
+            .add_service(reflection)
+            .add_service(store)
+            .serve_with_incoming_shutdown(incoming, shutdown)
+            .await
+            .context("gRPC server failed");
+        health_reporter
+            .set_service_status(SERVICE_NAME, ServingStatus::NotServing)
+            .await;
+        let _ = stop_purge.send(true);
+        if let Err(error) = purge.await {
+            tracing::warn!(%error, "purge task ended abnormally");
+        }
+        tracing::info!("session-store stopped");
+        served
+    }
+}
+
+/// Without a token, only loopback: any container on a shared network could
+/// otherwise revoke anyone's sessions.
+fn check_listen_policy(config: &StoreConfig) -> anyhow::Result<()> {
+    if config.token.is_none() && !config.listen.ip().is_loopback() {
+        bail!(
+            "refusing to listen on {} without SESSION_STORE_TOKEN: unauthenticated calls are only \
+             allowed on a loopback address (set SESSION_STORE_TOKEN, or listen on 127.0.0.1)",
+            config.listen
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_token_means_loopback_only() {
+        let mut config = StoreConfig::local(
+            "postgres://x@127.0.0.1/db",
+            "0.0.0.0:50051".parse().unwrap(),
+        );
+        let error = check_listen_policy(&config).unwrap_err().to_string();
+        assert!(error.contains("SESSION_STORE_TOKEN"), "{error}");
+        config.token = Some("t".to_owned());
+        assert!(check_listen_policy(&config).is_ok());
+        config.token = None;
+        config.listen = "127.0.0.1:0".parse().unwrap();
+        assert!(check_listen_policy(&config).is_ok());
+    }
+}
