@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The one command that runs every test (README "Run all tests"; .ci/run calls it).
+#
+# Needs: PostgreSQL on 127.0.0.1:5432 (user postgres, trust auth), RabbitMQ on
+# 127.0.0.1:5672 (guest/guest), Node 20 with npm, cargo-nextest; for the
+# gateway end-to-end test also nginx and chromium (.ci/run installs them).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+profile="${NEXTEST_PROFILE:-default}"
+
+# Node packages for the socket.io-client end-to-end tests.
+for dir in e2e deploy/e2e; do
+  if [ -f "$dir/package-lock.json" ] && [ ! -d "$dir/node_modules" ]; then
+    echo "==> npm ci --prefix $dir"
+    npm ci --prefix "$dir" --no-audit --no-fund
+  fi
+done
+
+echo "==> Rust tests (parallel; each test has its own database and exchanges)"
+cargo nextest run --workspace --locked --profile "$profile" -E 'not binary(/^serial_/)'
+
+echo "==> Rust tests that cut shared servers (one at a time)"
+cargo nextest run --workspace --locked --profile "$profile" -E 'binary(/^serial_/)' \
+  --test-threads 1 --no-tests pass
+
+if [ -x deploy/check.sh ]; then
+  echo "==> Deployment files (compose schema, nginx -t)"
+  deploy/check.sh
+fi
+
+if [ -x deploy/e2e/run.sh ]; then
+  echo "==> End to end through the gateway (nginx, all services, real browser)"
+  deploy/e2e/run.sh
+fi
