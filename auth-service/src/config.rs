@@ -1,0 +1,123 @@
+//! auth-service configuration, read once at start from the environment
+//! (names in DESIGN.md, "Configuration").
+//!
+//! Everything that can be wrong is found here, before the server binds: a
+//! missing way to verify Supabase tokens, unreadable key files, short refresh
+//! secrets. Development fallbacks (generated keys, insecure cookies) are loud.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use nexus_common::client_ip::TrustedProxies;
+use nexus_common::config;
+use nexus_common::events::SESSION_EXCHANGE;
+use nexus_common::store_client::StoreClientConfig;
+use nexus_tokens::supabase::SupabaseConfig;
+
+use crate::keys::access::AccessKeys;
+use crate::keys::refresh::RefreshKeyring;
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8001";
+
+/// A per-client-IP rate: `per_second` sustained, `burst` at once. `None`
+/// (a rate of 0) disables the limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    pub per_second: u32,
+    pub burst: u32,
+}
+
+impl RateLimit {
+    fn from_env(prefix: &str, per_second: u32, burst: u32) -> anyhow::Result<Option<Self>> {
+        let per_second = number(&format!("{prefix}_PER_SECOND"), per_second)?;
+        let burst = number(&format!("{prefix}_BURST"), burst)?;
+        Ok((per_second > 0).then_some(Self {
+            per_second,
+            burst: burst.max(1),
+        }))
+    }
+}
+
+fn number(name: &str, default: u32) -> anyhow::Result<u32> {
+    config::optional(name)
+        .map(|raw| {
+            raw.parse()
+                .with_context(|| format!("{name}={raw:?} is not a whole number"))
+        })
+        .transpose()
+        .map(|value| value.unwrap_or(default))
+}
+
+/// Everything auth-service needs to run.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub listen: SocketAddr,
+    pub store: StoreClientConfig,
+    pub amqp_url: String,
+    /// Topic exchange for session events (`SESSION_EVENTS_EXCHANGE`).
+    pub events_exchange: String,
+    /// Events waiting for the broker at most (`SESSION_EVENTS_BUFFER`).
+    pub events_buffer: usize,
+    pub supabase: SupabaseConfig,
+    pub cors_origins: Vec<String>,
+    pub trusted_proxies: TrustedProxies,
+    pub cookie_secure: bool,
+    pub access_keys: Arc<AccessKeys>,
+    pub refresh_keys: Arc<RefreshKeyring>,
+    pub access_token_ttl: Duration,
+    pub refresh_reuse_interval: Duration,
+    /// `AUTH_BRIDGE_RATE_PER_SECOND` / `AUTH_BRIDGE_RATE_BURST`.
+    pub bridge_rate: Option<RateLimit>,
+    /// `AUTH_REFRESH_RATE_PER_SECOND` / `AUTH_REFRESH_RATE_BURST`.
+    pub refresh_rate: Option<RateLimit>,
+    /// Sessions whose refresh secret is kept in memory (`REFRESH_SECRET_CACHE_SIZE`).
+    pub secret_cache_size: u64,
+}
+
+impl Settings {
+    pub fn from_env() -> anyhow::Result<Self> {
+        let supabase = SupabaseConfig::from_env()?;
+        let access_keys = match config::optional("ACCESS_TOKEN_KEYS") {
+            Some(raw) => AccessKeys::from_pem_files(&config::split_list(&raw))?,
+            None => {
+                tracing::warn!(
+                    "ACCESS_TOKEN_KEYS is not set: signing access tokens with a key generated for \
+                     this process only. Tokens die with it, and several replicas would reject each \
+                     other's tokens. Configure a PEM key for anything but local development."
+                );
+                AccessKeys::generate_dev()?
+            }
+        };
+        let refresh_keys = match config::optional("REFRESH_TOKEN_KEYS") {
+            Some(raw) => RefreshKeyring::parse(&raw)?,
+            None => {
+                tracing::warn!(
+                    "REFRESH_TOKEN_KEYS is not set: deriving refresh tokens with a key generated for \
+                     this process only. Every session's refresh token stops working when it \
+                     restarts, and several replicas would reject each other's tokens."
+                );
+                RefreshKeyring::generate_dev()
+            }
+        };
+        Ok(Self {
+            listen: config::socket_addr("AUTH_LISTEN", DEFAULT_LISTEN)?,
+            store: StoreClientConfig::from_env(),
+            amqp_url: config::or_default("AMQP_URL", config::defaults::AMQP_URL),
+            events_exchange: config::or_default("SESSION_EVENTS_EXCHANGE", SESSION_EXCHANGE),
+            events_buffer: number("SESSION_EVENTS_BUFFER", 10_000)? as usize,
+            supabase,
+            cors_origins: config::list("CORS_ORIGINS", config::defaults::CORS_ORIGINS),
+            trusted_proxies: TrustedProxies::from_env()?,
+            cookie_secure: config::boolean("COOKIE_SECURE", true)?,
+            access_keys: Arc::new(access_keys),
+            refresh_keys: Arc::new(refresh_keys),
+            access_token_ttl: config::duration("ACCESS_TOKEN_TTL", "15m")?,
+            refresh_reuse_interval: config::duration("REFRESH_REUSE_INTERVAL", "10s")?,
+            bridge_rate: RateLimit::from_env("AUTH_BRIDGE_RATE", 5, 30)?,
+            refresh_rate: RateLimit::from_env("AUTH_REFRESH_RATE", 10, 60)?,
+            secret_cache_size: u64::from(number("REFRESH_SECRET_CACHE_SIZE", 100_000)?),
+        })
+    }
+}

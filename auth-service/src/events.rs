@@ -1,0 +1,277 @@
+//! Publishing session events to RabbitMQ without ever blocking a request.
+//!
+//! Requests hand events to a bounded in-memory buffer (`try_send`, never an
+//! await on the broker). One background task owns the AMQP connection and a
+//! confirm-select channel, publishes persistent CloudEvents to the topic
+//! exchange in batches, and removes an event from its pending list only once
+//! the broker has confirmed it. On any connection or channel error it
+//! reconnects with backoff (lapin does not recover by itself) and re-sends
+//! what was not confirmed: at least once, while this process lives. A full
+//! buffer drops the event, with a log line and a metric, rather than slow the
+//! request down.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use anyhow::Context;
+use chrono::Utc;
+use lapin::options::{BasicPublishOptions, ConfirmSelectOptions, ExchangeDeclareOptions};
+use lapin::types::FieldTable;
+use lapin::{BasicProperties, Channel, Connection, ExchangeKind};
+use nexus_common::events::{
+    CLOUDEVENTS_CONTENT_TYPE, SessionCloudEvent, SessionEventData, SessionEventKind,
+};
+use tokio::sync::mpsc;
+use tokio::sync::mpsc::error::TrySendError;
+
+use crate::domain::{SessionId, UserId};
+use crate::metrics;
+
+/// `source` of every event this service publishes.
+pub const EVENT_SOURCE: &str = "auth-service";
+/// Events published before their confirms are awaited.
+const BATCH: usize = 256;
+/// How long to wait for a batch's confirms before treating the channel as broken.
+const CONFIRM_TIMEOUT: Duration = Duration::from_secs(10);
+/// How often an idle publisher checks that its connection is still up.
+const HEALTH_TICK: Duration = Duration::from_millis(500);
+
+/// Where and how to publish.
+#[derive(Debug, Clone)]
+pub struct PublisherConfig {
+    pub amqp_url: String,
+    pub exchange: String,
+    pub buffer: usize,
+}
+
+/// The request-side handle: cheap to clone, never waits for the broker.
+#[derive(Clone)]
+pub struct EventPublisher {
+    sender: mpsc::Sender<SessionCloudEvent>,
+    connected: Arc<AtomicBool>,
+}
+
+impl std::fmt::Debug for EventPublisher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventPublisher")
+            .field("connected", &self.is_connected())
+            .finish()
+    }
+}
+
+impl EventPublisher {
+    /// Starts the background publisher task. It stops once every handle is
+    /// dropped and its pending events are confirmed (or the runtime stops).
+    pub fn start(config: PublisherConfig) -> (Self, tokio::task::JoinHandle<()>) {
+        let (sender, receiver) = mpsc::channel(config.buffer.max(1));
+        let connected = Arc::new(AtomicBool::new(false));
+        let task = tokio::spawn(run(config, receiver, Arc::clone(&connected)));
+        (Self { sender, connected }, task)
+    }
+
+    /// Whether the publisher currently holds a working broker connection.
+    pub fn is_connected(&self) -> bool {
+        self.connected.load(Ordering::Relaxed)
+    }
+
+    /// Queues an event; drops it (logged, counted) when the buffer is full.
+    pub fn publish(
+        &self,
+        kind: SessionEventKind,
+        session: &SessionId,
+        user: &UserId,
+        reason: Option<&str>,
+    ) {
+        let data = SessionEventData {
+            session_id: session.to_string(),
+            user_id: user.to_string(),
+            reason: reason.map(str::to_owned),
+            at: Utc::now(),
+        };
+        let event = SessionCloudEvent::new(EVENT_SOURCE, kind, data);
+        match self.sender.try_send(event) {
+            Ok(()) => metrics::event_buffered(kind),
+            Err(TrySendError::Full(event)) => {
+                tracing::error!(
+                    event_id = %event.id,
+                    event_type = %event.event_type,
+                    session_id = %event.data.session_id,
+                    "session event dropped: the event buffer is full (broker unreachable for too long?)"
+                );
+                metrics::event_dropped(kind);
+            }
+            Err(TrySendError::Closed(event)) => {
+                tracing::error!(event_id = %event.id, "session event dropped: the publisher has stopped");
+                metrics::event_dropped(kind);
+            }
+        }
+    }
+}
+
+/// Why a publishing session on one connection ended.
+enum Ended {
+    /// Every handle is gone and nothing is pending.
+    Finished,
+    /// The connection or channel broke; reconnect.
+    Broken(anyhow::Error),
+}
+
+async fn run(
+    config: PublisherConfig,
+    mut receiver: mpsc::Receiver<SessionCloudEvent>,
+    connected: Arc<AtomicBool>,
+) {
+    let mut pending: VecDeque<SessionCloudEvent> = VecDeque::new();
+    loop {
+        let connection =
+            nexus_common::amqp::connect_with_backoff(&config.amqp_url, "auth-service events").await;
+        let channel = match open_channel(&connection, &config.exchange).await {
+            Ok(channel) => channel,
+            Err(error) => {
+                tracing::warn!(
+                    error = format!("{error:#}"),
+                    "cannot set up the session-event channel; retrying"
+                );
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        connected.store(true, Ordering::Relaxed);
+        tracing::info!(exchange = %config.exchange, pending = pending.len(), "session-event publisher connected");
+        let ended = publish_loop(
+            &connection,
+            &channel,
+            &config.exchange,
+            &mut pending,
+            &mut receiver,
+        )
+        .await;
+        connected.store(false, Ordering::Relaxed);
+        match ended {
+            Ended::Finished => {
+                let _ = connection.close(200, "shutting down".into()).await;
+                return;
+            }
+            Ended::Broken(error) => {
+                tracing::warn!(
+                    error = format!("{error:#}"),
+                    unconfirmed = pending.len(),
+                    "session-event connection lost; reconnecting and re-sending unconfirmed events"
+                );
+            }
+        }
+    }
+}
+
+async fn open_channel(connection: &Connection, exchange: &str) -> anyhow::Result<Channel> {
+    let channel = connection
+        .create_channel()
+        .await
+        .context("create channel")?;
+    channel
+        .confirm_select(ConfirmSelectOptions::default())
+        .await
+        .context("confirm.select")?;
+    channel
+        .exchange_declare(
+            exchange.into(),
+            ExchangeKind::Topic,
+            ExchangeDeclareOptions {
+                durable: true,
+                ..ExchangeDeclareOptions::default()
+            },
+            FieldTable::default(),
+        )
+        .await
+        .with_context(|| format!("declare exchange {exchange}"))?;
+    Ok(channel)
+}
+
+async fn publish_loop(
+    connection: &Connection,
+    channel: &Channel,
+    exchange: &str,
+    pending: &mut VecDeque<SessionCloudEvent>,
+    receiver: &mut mpsc::Receiver<SessionCloudEvent>,
+) -> Ended {
+    let mut tick = tokio::time::interval(HEALTH_TICK);
+    loop {
+        if pending.is_empty() {
+            tokio::select! {
+                next = receiver.recv() => match next {
+                    Some(event) => pending.push_back(event),
+                    None => return Ended::Finished,
+                },
+                _ = tick.tick() => {
+                    if !connection.status().connected() || !channel.status().connected() {
+                        return Ended::Broken(anyhow::anyhow!("connection closed"));
+                    }
+                    continue;
+                }
+            }
+        }
+        while pending.len() < BATCH {
+            match receiver.try_recv() {
+                Ok(event) => pending.push_back(event),
+                Err(_) => break,
+            }
+        }
+        let count = pending.len().min(BATCH);
+        match publish_batch(channel, exchange, pending.iter().take(count)).await {
+            Ok(()) => {
+                for event in pending.drain(..count) {
+                    if let Some(kind) = event.kind() {
+                        metrics::event_published(kind);
+                    }
+                }
+            }
+            Err(error) => return Ended::Broken(error),
+        }
+    }
+}
+
+/// Publishes the events and waits until the broker confirmed every one.
+async fn publish_batch<'a>(
+    channel: &Channel,
+    exchange: &str,
+    events: impl Iterator<Item = &'a SessionCloudEvent>,
+) -> anyhow::Result<()> {
+    let mut confirms = Vec::new();
+    for event in events {
+        let payload = serde_json::to_vec(event).context("serialise event")?;
+        let routing_key = event
+            .kind()
+            .map_or("session.unknown", SessionEventKind::routing_key);
+        let properties = BasicProperties::default()
+            .with_content_type(CLOUDEVENTS_CONTENT_TYPE.into())
+            .with_delivery_mode(2)
+            .with_message_id(event.id.as_str().into())
+            .with_type(event.event_type.as_str().into())
+            .with_app_id(EVENT_SOURCE.into());
+        let confirm = channel
+            .basic_publish(
+                exchange.into(),
+                routing_key.into(),
+                BasicPublishOptions::default(),
+                &payload,
+                properties,
+            )
+            .await
+            .context("basic.publish")?;
+        confirms.push(confirm);
+    }
+    let all = futures::future::join_all(confirms);
+    let results = tokio::time::timeout(CONFIRM_TIMEOUT, all)
+        .await
+        .context("publisher confirms timed out")?;
+    for result in results {
+        let confirmation = result.context("publisher confirm")?;
+        anyhow::ensure!(
+            confirmation.is_ack(),
+            "the broker refused (nack) a session event"
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,46 @@
+//! The response envelope the original backend used and the frontend expects:
+//! `{"success": true, "message": ..., ...data}` or
+//! `{"success": false, "message": ..., "error": ...}`.
+
+use serde::Serialize;
+
+/// A successful body: `message` plus the fields of `data` flattened in.
+#[derive(Debug, Serialize)]
+pub struct Success<'a, T: Serialize> {
+    success: bool,
+    message: &'a str,
+    #[serde(flatten)]
+    data: T,
+}
+
+impl<'a, T: Serialize> Success<'a, T> {
+    pub fn new(message: &'a str, data: T) -> Self {
+        Self {
+            success: true,
+            message,
+            data,
+        }
+    }
+}
+
+/// A failure body: a human message and a stable machine code.
+#[derive(Debug, Serialize)]
+pub struct Failure<'a> {
+    success: bool,
+    message: &'a str,
+    error: &'a str,
+}
+
+impl<'a> Failure<'a> {
+    pub fn new(message: &'a str, error: &'a str) -> Self {
+        Self {
+            success: false,
+            message,
+            error,
+        }
+    }
+}
+
+/// Success without extra fields.
+#[derive(Debug, Serialize)]
+pub struct Nothing {}

@@ -1,0 +1,154 @@
+//! One error type for every handler and the one place it becomes a status
+//! and an envelope.
+//!
+//! Client mistakes say what was wrong (never echoing a token); dependency
+//! failures are 503 so clients retry; only real bugs are 500, with an opaque
+//! body and the cause in the log.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpResponse, ResponseError};
+use nexus_tokens::TokenError;
+
+use crate::http::envelope::Failure;
+use crate::keys::refresh::RefreshTokenError;
+use crate::store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("Request bodies must be JSON (Content-Type: application/json)")]
+    UnsupportedMediaType,
+    #[error("Invalid Supabase token: {0}")]
+    SupabaseToken(TokenError),
+    #[error("Invalid access token: {0}")]
+    AccessToken(TokenError),
+    #[error("Not authenticated: {0}")]
+    NotAuthenticated(&'static str),
+    #[error("Invalid refresh token: {0}")]
+    RefreshToken(RefreshTokenError),
+    #[error("Invalid refresh token")]
+    RefreshTokenRejected,
+    #[error("Refresh token reuse detected: the session has been revoked")]
+    RefreshReuse,
+    #[error("The session has been revoked")]
+    SessionRevoked,
+    #[error("The session has expired")]
+    SessionExpired,
+    #[error("Origin {0:?} is not allowed")]
+    OriginNotAllowed(String),
+    #[error("Requests authenticated by cookie must carry an allowed Origin header")]
+    OriginRequired,
+    #[error("Session not found")]
+    SessionNotFound,
+    #[error("Too many requests, retry in {0} s")]
+    RateLimited(u64),
+    #[error("A dependency is unavailable, please retry")]
+    Unavailable(String),
+    #[error("Internal server error")]
+    Internal(#[from] anyhow::Error),
+}
+
+impl ApiError {
+    /// The stable code in the envelope's `error` field.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::BadRequest(_) => "bad_request",
+            Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::SupabaseToken(error) | Self::AccessToken(error) => error.code(),
+            Self::NotAuthenticated(_) => "not_authenticated",
+            Self::RefreshToken(_) | Self::RefreshTokenRejected => "invalid_refresh_token",
+            Self::RefreshReuse => "refresh_token_reuse",
+            Self::SessionRevoked => "session_revoked",
+            Self::SessionExpired => "session_expired",
+            Self::OriginNotAllowed(_) => "origin_not_allowed",
+            Self::OriginRequired => "origin_required",
+            Self::SessionNotFound => "session_not_found",
+            Self::RateLimited(_) => "rate_limited",
+            Self::Unavailable(_) => "service_unavailable",
+            Self::Internal(_) => "internal_error",
+        }
+    }
+
+    /// Whether the client's tokens are dead and its cookies should go.
+    pub fn ends_session(&self) -> bool {
+        matches!(
+            self,
+            Self::RefreshToken(_)
+                | Self::RefreshTokenRejected
+                | Self::RefreshReuse
+                | Self::SessionRevoked
+                | Self::SessionExpired
+                | Self::NotAuthenticated(_)
+        )
+    }
+
+    /// A session-store failure in a context where "not found" means the
+    /// presented credential is no good.
+    pub fn from_store_auth(error: StoreError) -> Self {
+        match error {
+            StoreError::NotFound => Self::RefreshTokenRejected,
+            other => other.into(),
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Unavailable(detail) => Self::Unavailable(detail),
+            StoreError::NotFound => Self::SessionNotFound,
+            StoreError::Rejected(message) => Self::BadRequest(message),
+            StoreError::Internal(error) => Self::Internal(error),
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::SupabaseToken(error) | Self::AccessToken(error) if error.is_unavailable() => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            Self::SupabaseToken(_)
+            | Self::AccessToken(_)
+            | Self::NotAuthenticated(_)
+            | Self::RefreshToken(_)
+            | Self::RefreshTokenRejected
+            | Self::RefreshReuse
+            | Self::SessionRevoked
+            | Self::SessionExpired => StatusCode::UNAUTHORIZED,
+            Self::OriginNotAllowed(_) | Self::OriginRequired => StatusCode::FORBIDDEN,
+            Self::SessionNotFound => StatusCode::NOT_FOUND,
+            Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            Self::Internal(error) => {
+                tracing::error!(error = format!("{error:#}"), "request failed");
+            }
+            Self::Unavailable(detail) => {
+                tracing::warn!(%detail, "dependency unavailable");
+            }
+            other => {
+                tracing::info!(error = other.code(), "request refused");
+            }
+        }
+        let message = self.to_string();
+        let mut response =
+            HttpResponse::build(self.status_code()).json(Failure::new(&message, self.code()));
+        if let Self::RateLimited(seconds) = self
+            && let Ok(value) = HeaderValue::from_str(&seconds.to_string())
+        {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+        response
+    }
+}

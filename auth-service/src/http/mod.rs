@@ -1,0 +1,11 @@
+//! The HTTP surface: envelope, errors, cookies, request guards and routes.
+
+pub mod auth;
+pub mod body;
+pub mod cookies;
+pub mod envelope;
+pub mod error;
+pub mod origin;
+pub mod rate_limit;
+pub mod request_meta;
+pub mod routes;

@@ -1,0 +1,57 @@
+//! What a request says about its client: IP (behind trusted proxies) and
+//! user agent, as recorded on the session.
+
+use std::net::IpAddr;
+
+use actix_web::HttpRequest;
+use actix_web::http::header;
+use nexus_common::client_ip::TrustedProxies;
+
+/// The client IP: the right-most `X-Forwarded-For` hop not in
+/// `TRUSTED_PROXIES`, believed only when the direct peer is trusted.
+pub fn client_ip(request: &HttpRequest, proxies: &TrustedProxies) -> Option<IpAddr> {
+    let peer = request.peer_addr()?.ip();
+    let forwarded = request
+        .headers()
+        .get_all(header::X_FORWARDED_FOR)
+        .filter_map(|value| value.to_str().ok());
+    Some(proxies.client_ip(peer, forwarded))
+}
+
+/// The user agent, trimmed to what session-store accepts.
+pub fn user_agent(request: &HttpRequest) -> Option<String> {
+    request
+        .headers()
+        .get(header::USER_AGENT)
+        .and_then(|value| value.to_str().ok())
+        .map(|agent| {
+            agent
+                .chars()
+                .filter(|c| !c.is_control())
+                .take(255)
+                .collect::<String>()
+        })
+        .filter(|agent| !agent.is_empty())
+}
+
+/// The bearer token of the `Authorization` header, if any.
+pub fn bearer(request: &HttpRequest) -> Option<&str> {
+    let value = request
+        .headers()
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|token| !token.is_empty())
+}
+
+/// A cookie's value, if present and non-empty.
+pub fn cookie(request: &HttpRequest, name: &str) -> Option<String> {
+    request
+        .cookie(name)
+        .map(|cookie| cookie.value().to_owned())
+        .filter(|value| !value.is_empty())
+}

@@ -1,0 +1,129 @@
+//! `POST /api/auth/session/logout?scope=local|others|global`.
+//!
+//! `local` ends this session, `others` every other session of the user,
+//! `global` all of them; one `session.revoked` event per revoked session.
+//! The caller is identified by access token, or by refresh token when the
+//! access token has expired (logging out must not need a refresh first).
+
+use actix_web::web::{Bytes, Data, Query};
+use actix_web::{HttpRequest, HttpResponse, ResponseError};
+use nexus_common::events::SessionEventKind;
+use serde::{Deserialize, Serialize};
+
+use crate::http::envelope::Success;
+use crate::http::error::ApiError;
+use crate::http::{auth, body};
+use crate::state::AppState;
+use crate::store::StoreError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Scope {
+    Local,
+    Others,
+    Global,
+}
+
+impl Scope {
+    pub fn parse(raw: Option<&str>) -> Result<Self, ApiError> {
+        match raw.unwrap_or("local") {
+            "local" => Ok(Self::Local),
+            "others" => Ok(Self::Others),
+            "global" => Ok(Self::Global),
+            _ => Err(ApiError::BadRequest(
+                "scope must be local, others or global".to_owned(),
+            )),
+        }
+    }
+
+    fn reason(self) -> &'static str {
+        match self {
+            Self::Local => "logout",
+            Self::Others => "logout_others",
+            Self::Global => "logout_global",
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LogoutQuery {
+    scope: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct LogoutRequest {
+    #[serde(default)]
+    refresh_token: Option<String>,
+}
+
+#[derive(Serialize)]
+struct LogoutBody {
+    scope: Scope,
+    revoked_sessions: usize,
+}
+
+pub async fn logout(
+    request: HttpRequest,
+    query: Query<LogoutQuery>,
+    raw_body: Bytes,
+    state: Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let scope = Scope::parse(query.scope.as_deref())?;
+    let payload: LogoutRequest = body::parse(&request, &raw_body)?;
+    let caller = match auth::by_any_token(&request, &state, payload.refresh_token.as_deref()).await
+    {
+        Ok(caller) => caller,
+        Err(error) if error.ends_session() || matches!(error, ApiError::AccessToken(_)) => {
+            // Nothing valid to log out: say so, and drop whatever cookies are left.
+            let mut response = error.error_response();
+            state.cookies.clear_on(&mut response);
+            return Ok(response);
+        }
+        Err(error) => return Err(error),
+    };
+    state.origins.check(&request, caller.credential)?;
+
+    let revoked = match scope {
+        Scope::Local => match state
+            .store
+            .revoke(&caller.session, &caller.user, scope.reason())
+            .await
+        {
+            Ok((true, session)) => vec![session],
+            Ok((false, _)) | Err(StoreError::NotFound) => Vec::new(),
+            Err(error) => return Err(error.into()),
+        },
+        Scope::Others => {
+            state
+                .store
+                .revoke_all(&caller.user, Some(&caller.session), scope.reason())
+                .await?
+        }
+        Scope::Global => {
+            state
+                .store
+                .revoke_all(&caller.user, None, scope.reason())
+                .await?
+        }
+    };
+    for session in &revoked {
+        state.secrets.forget(&session.id);
+        state.events.publish(
+            SessionEventKind::Revoked,
+            &session.id,
+            &session.user_id,
+            Some(scope.reason()),
+        );
+    }
+    tracing::info!(user_id = %caller.user, session_id = %caller.session, ?scope, revoked = revoked.len(), "Logged out");
+
+    let body = LogoutBody {
+        scope,
+        revoked_sessions: revoked.len(),
+    };
+    let mut response = HttpResponse::Ok().json(Success::new("Logged out", body));
+    if scope != Scope::Others {
+        state.cookies.clear_on(&mut response);
+    }
+    Ok(response)
+}

@@ -1,0 +1,43 @@
+//! Route handlers, one file per use case.
+
+pub mod bridge;
+pub mod logout;
+pub mod ops;
+pub mod refresh;
+pub mod sessions;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::store::{SessionStatus, SessionView};
+
+/// A session as clients see it.
+#[derive(Debug, Serialize)]
+pub struct SessionBody {
+    pub id: String,
+    pub user_id: String,
+    pub status: SessionStatus,
+    pub user_agent: Option<String>,
+    pub ip_address: Option<String>,
+    pub created_at: Option<DateTime<Utc>>,
+    pub last_seen_at: Option<DateTime<Utc>>,
+    pub expires_at: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current: Option<bool>,
+}
+
+impl SessionBody {
+    pub fn new(session: &SessionView, current: Option<bool>) -> Self {
+        Self {
+            id: session.id.to_string(),
+            user_id: session.user_id.to_string(),
+            status: session.status,
+            user_agent: session.user_agent.clone(),
+            ip_address: session.ip_address.clone(),
+            created_at: session.created_at,
+            last_seen_at: session.last_seen_at,
+            expires_at: session.expires_at,
+            current,
+        }
+    }
+}

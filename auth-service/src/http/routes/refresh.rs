@@ -1,0 +1,216 @@
+//! `POST /api/auth/session/refresh`: rotate the refresh token.
+//!
+//! The order matters: the outer tag is checked first (a forged token never
+//! reaches session-store), then the per-session secret (cached), then
+//! session-store rotates under a row lock and says which token to hand out.
+//! Any failure that makes the presented token useless clears both cookies.
+
+use actix_web::web::{Bytes, Data};
+use actix_web::{HttpRequest, HttpResponse, ResponseError};
+use nexus_common::events::SessionEventKind;
+use nexus_tokens::access::{ACCESS_COOKIE, REFRESH_COOKIE};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::SessionId;
+use crate::http::auth::refresh_secret;
+use crate::http::envelope::Success;
+use crate::http::error::ApiError;
+use crate::http::origin::Credential;
+use crate::http::routes::SessionBody;
+use crate::http::{body, request_meta};
+use crate::metrics;
+use crate::state::AppState;
+use crate::store::{Rotated, Rotation, StoreError};
+
+#[derive(Debug, Default, Deserialize)]
+pub struct RefreshRequest {
+    #[serde(default)]
+    refresh_token: Option<String>,
+}
+
+#[derive(Serialize)]
+struct RefreshBody {
+    session: SessionBody,
+    access_token: String,
+    expires_at: chrono::DateTime<chrono::Utc>,
+    expires_in: i64,
+}
+
+pub async fn refresh(
+    request: HttpRequest,
+    raw_body: Bytes,
+    state: Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    match rotate(&request, &raw_body, &state).await {
+        Ok(response) => Ok(response),
+        Err(error) if error.ends_session() => {
+            let mut response = error.error_response();
+            state.cookies.clear_on(&mut response);
+            Ok(response)
+        }
+        Err(error) => Err(error),
+    }
+}
+
+async fn rotate(
+    request: &HttpRequest,
+    raw_body: &Bytes,
+    state: &AppState,
+) -> Result<HttpResponse, ApiError> {
+    if let Some(limiter) = &state.refresh_limiter {
+        limiter.check(request_meta::client_ip(request, &state.proxies))?;
+    }
+    let payload: RefreshRequest = body::parse(request, raw_body)?;
+    let (raw, credential) = match (
+        payload.refresh_token,
+        request_meta::cookie(request, REFRESH_COOKIE),
+    ) {
+        (Some(token), _) => (token, Credential::Body),
+        (None, Some(token)) => (token, Credential::Cookie),
+        (None, None) => {
+            state.origins.check(request, Credential::None)?;
+            return Err(ApiError::NotAuthenticated("no refresh token was presented"));
+        }
+    };
+    state.origins.check(request, credential)?;
+
+    let presented = state.refresh_keys.open(&raw).map_err(|error| {
+        metrics::refresh_outcome("forged");
+        ApiError::RefreshToken(error)
+    })?;
+    let session_id = presented.session.clone();
+    let cached = refresh_secret(state, &session_id)
+        .await
+        .inspect_err(|error| {
+            if matches!(error, ApiError::Unavailable(_)) {
+                metrics::refresh_outcome("unavailable");
+            }
+        })?;
+    if !state
+        .refresh_keys
+        .matches_secret(&presented, &cached.secret)
+    {
+        metrics::refresh_outcome("mismatch");
+        return Err(ApiError::RefreshTokenRejected);
+    }
+    let next_generation = presented
+        .generation
+        .next()
+        .ok_or_else(|| anyhow::anyhow!("refresh generation overflow"))?;
+    let next = state
+        .refresh_keys
+        .derive_current(&session_id, next_generation, &cached.secret);
+    let rotation = Rotation {
+        session: &session_id,
+        generation: presented.generation,
+        presented_hash: &presented.hash,
+        next_hash: next.hash(),
+        next_key_id: state.refresh_keys.current_key_id().as_str(),
+        reuse_interval: state.reuse_interval,
+    };
+    let outcome = state
+        .store
+        .rotate(rotation)
+        .await
+        .map_err(|error| match error {
+            StoreError::NotFound => ApiError::RefreshTokenRejected,
+            StoreError::Unavailable(detail) => {
+                metrics::refresh_outcome("unavailable");
+                ApiError::Unavailable(detail)
+            }
+            other => other.into(),
+        })?;
+    let (session, generation, key_id, rotated) = match outcome {
+        Rotated::Current {
+            session,
+            generation,
+            key_id,
+            rotated,
+        } => (session, generation, key_id, rotated),
+        Rotated::ReuseDetected(session) => {
+            metrics::refresh_outcome("reuse_detected");
+            let user = session.map_or_else(|| cached.user.clone(), |session| session.user_id);
+            tracing::warn!(user_id = %user, session_id = %session_id, generation = %presented.generation, "refresh token reuse detected: session revoked");
+            state.events.publish(
+                SessionEventKind::ReuseDetected,
+                &session_id,
+                &user,
+                Some("refresh_token_reuse"),
+            );
+            state.secrets.forget(&session_id);
+            return Err(ApiError::RefreshReuse);
+        }
+        Rotated::Revoked => {
+            metrics::refresh_outcome("revoked");
+            state.secrets.forget(&session_id);
+            return Err(ApiError::SessionRevoked);
+        }
+        Rotated::Expired => {
+            metrics::refresh_outcome("expired");
+            state.secrets.forget(&session_id);
+            return Err(ApiError::SessionExpired);
+        }
+        Rotated::Mismatch => {
+            metrics::refresh_outcome("mismatch");
+            return Err(ApiError::RefreshTokenRejected);
+        }
+    };
+    let token = if rotated
+        && generation == next_generation
+        && key_id == state.refresh_keys.current_key_id().as_str()
+    {
+        next
+    } else {
+        state
+            .refresh_keys
+            .derive(&key_id, &session_id, generation, &cached.secret)
+            .ok_or(ApiError::RefreshTokenRejected)?
+    };
+    if rotated {
+        metrics::refresh_outcome("rotated");
+        state.events.publish(
+            SessionEventKind::Refreshed,
+            &session_id,
+            &session.user_id,
+            None,
+        );
+    } else {
+        metrics::refresh_outcome("current_returned");
+    }
+
+    let name = previous_name(request, state, &session_id).await;
+    let access = state.issue_access_token(&session.user_id, &session_id, name)?;
+    tracing::info!(user_id = %session.user_id, session_id = %session_id, generation = %generation, "Refresh token issued");
+
+    let mut response = HttpResponse::Ok();
+    state.cookies.set(
+        &mut response,
+        &access.token,
+        state.access_ttl,
+        token.expose(),
+    );
+    let expires_in = (access.expires_at - chrono::Utc::now()).num_seconds();
+    let body = RefreshBody {
+        session: SessionBody::new(&session, None),
+        access_token: access.token,
+        expires_at: access.expires_at,
+        expires_in,
+    };
+    Ok(response.json(Success::new("Token refreshed", body)))
+}
+
+/// The display name from the caller's previous access token of this session
+/// (signature checked, expiry not: it usually has just expired).
+async fn previous_name(
+    request: &HttpRequest,
+    state: &AppState,
+    session: &SessionId,
+) -> Option<String> {
+    let token = request_meta::bearer(request)
+        .map(str::to_owned)
+        .or_else(|| request_meta::cookie(request, ACCESS_COOKIE))?;
+    let claims = state.access_keys.decode_ignoring_expiry(&token)?;
+    (claims.sid == session.as_str())
+        .then_some(claims.name)
+        .flatten()
+}

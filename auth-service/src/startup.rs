@@ -1,0 +1,202 @@
+//! Building and running the HTTP server.
+//!
+//! `Application::build` wires the state and binds the listener (port 0 in
+//! tests) so the real port is known before serving; `run_until_stopped`
+//! serves until SIGTERM/Ctrl-C and then drains gracefully.
+
+use std::future::Future;
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_cors::Cors;
+use actix_web::dev::{Server, Service};
+use actix_web::http::{Method, header};
+use actix_web::web::{self, Data};
+use actix_web::{App, HttpResponse, HttpServer};
+use anyhow::Context;
+use futures::FutureExt;
+use nexus_tokens::supabase::SupabaseVerifier;
+
+use crate::config::Settings;
+use crate::events::{EventPublisher, PublisherConfig};
+use crate::http::cookies::CookieSettings;
+use crate::http::envelope::Failure;
+use crate::http::origin::AllowedOrigins;
+use crate::http::rate_limit::IpRateLimiter;
+use crate::http::routes::{bridge, logout, ops, refresh, sessions};
+use crate::secret_cache::SecretCache;
+use crate::state::AppState;
+use crate::store::SessionStore;
+
+/// Largest request body accepted (bodies only ever carry one token).
+const MAX_BODY_BYTES: usize = 64 * 1024;
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    state: Data<AppState>,
+}
+
+impl std::fmt::Debug for Application {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Application")
+            .field("port", &self.port)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        if !settings.cookie_secure {
+            tracing::warn!(
+                "COOKIE_SECURE=false: cookies are sent over plain HTTP (development only)"
+            );
+        }
+        let supabase = SupabaseVerifier::new(&settings.supabase).context("Supabase verifier")?;
+        if let Some(jwks) = supabase.jwks() {
+            let url = jwks.url().to_owned();
+            tracing::info!(%url, "verifying Supabase tokens with the project's JWKS");
+        }
+        let store = SessionStore::connect_lazy(&settings.store)?;
+        let (events, _publisher) = EventPublisher::start(PublisherConfig {
+            amqp_url: settings.amqp_url.clone(),
+            exchange: settings.events_exchange.clone(),
+            buffer: settings.events_buffer,
+        });
+        let state = Data::new(AppState {
+            supabase,
+            access_verifier: settings.access_keys.verifier()?,
+            access_keys: Arc::clone(&settings.access_keys),
+            refresh_keys: Arc::clone(&settings.refresh_keys),
+            store,
+            events,
+            secrets: SecretCache::new(settings.secret_cache_size),
+            cookies: CookieSettings {
+                secure: settings.cookie_secure,
+            },
+            origins: AllowedOrigins::new(&settings.cors_origins),
+            proxies: settings.trusted_proxies.clone(),
+            access_ttl: settings.access_token_ttl,
+            reuse_interval: settings.refresh_reuse_interval,
+            bridge_limiter: settings.bridge_rate.map(IpRateLimiter::new),
+            refresh_limiter: settings.refresh_rate.map(IpRateLimiter::new),
+            metrics: crate::metrics::init(),
+        });
+        spawn_pruning(state.clone());
+
+        let listener = TcpListener::bind(settings.listen)
+            .with_context(|| format!("cannot listen on {}", settings.listen))?;
+        let port = listener.local_addr()?.port();
+        let server_state = state.clone();
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(server_state.clone())
+                .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
+                .app_data(web::QueryConfig::default().error_handler(|error, _| {
+                    crate::http::error::ApiError::BadRequest(format!("Bad query string: {error}"))
+                        .into()
+                }))
+                .wrap(cors(server_state.origins.list()))
+                .wrap_fn(|request, service| {
+                    let method = request.method().to_string();
+                    service.call(request).map(move |result| {
+                        if let Ok(response) = &result {
+                            let route = response
+                                .request()
+                                .match_pattern()
+                                .unwrap_or_else(|| "unmatched".to_owned());
+                            crate::metrics::http_request(
+                                &route,
+                                &method,
+                                response.status().as_u16(),
+                            );
+                        }
+                        result
+                    })
+                })
+                .route("/healthz", web::get().to(ops::healthz))
+                .route("/readyz", web::get().to(ops::readyz))
+                .route("/metrics", web::get().to(ops::metrics))
+                .service(
+                    web::scope("/api/auth")
+                        .route("/.well-known/jwks.json", web::get().to(ops::jwks))
+                        .route("/session/bridge", web::post().to(bridge::bridge))
+                        .route("/session/refresh", web::post().to(refresh::refresh))
+                        .route("/session/logout", web::post().to(logout::logout))
+                        .route("/sessions", web::get().to(sessions::list))
+                        .route("/sessions/{id}", web::delete().to(sessions::revoke)),
+                )
+                .default_service(web::to(not_found))
+        })
+        .listen(listener)?
+        .disable_signals()
+        .shutdown_timeout(10)
+        .run();
+        tracing::info!(port, "auth-service listening");
+        Ok(Self {
+            port,
+            server,
+            state,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Whether the event publisher currently holds a broker connection.
+    pub fn events_connected(&self) -> bool {
+        self.state.events.is_connected()
+    }
+
+    /// Serves until SIGTERM or Ctrl-C, then shuts down gracefully.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        self.run_until(nexus_common::shutdown::signal()).await
+    }
+
+    /// Serves until `shutdown` completes, then stops accepting and drains.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+        let handle = self.server.handle();
+        let mut server = std::pin::pin!(self.server);
+        tokio::select! {
+            result = &mut server => return result.context("HTTP server failed"),
+            () = shutdown => {}
+        }
+        handle.stop(true).await;
+        server.await.context("HTTP server failed while stopping")?;
+        tracing::info!("auth-service stopped");
+        Ok(())
+    }
+}
+
+fn cors(origins: &[String]) -> Cors {
+    let cors = origins
+        .iter()
+        .fold(Cors::default(), |cors, origin| cors.allowed_origin(origin));
+    cors.allowed_methods([Method::GET, Method::POST, Method::DELETE, Method::OPTIONS])
+        .allowed_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT])
+        .supports_credentials()
+        .block_on_origin_mismatch(false)
+        .max_age(600)
+}
+
+async fn not_found() -> HttpResponse {
+    HttpResponse::NotFound().json(Failure::new("Not found", "not_found"))
+}
+
+/// Keeps the rate limiters' per-IP state bounded.
+fn spawn_pruning(state: Data<AppState>) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            for limiter in [&state.bridge_limiter, &state.refresh_limiter]
+                .into_iter()
+                .flatten()
+            {
+                limiter.prune();
+            }
+        }
+    });
+}
