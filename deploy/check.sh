@@ -41,6 +41,7 @@ if NEXUS_GATEWAY_LISTEN=127.0.0.1:18002 \
     NEXUS_REALTIME_UPSTREAM_2=127.0.0.1:18004 \
     NEXUS_HTML_ROOT="$root/deploy/gateway/html" \
     NEXUS_ACCESS_LOG="$work/access.log" \
+    NEXUS_ERROR_LOG="$work/error.log" \
     "$root/deploy/gateway/render-local.sh" "$work/nginx" >/dev/null &&
     nginx -t -p "$work/nginx" -c "$work/nginx/nginx.conf"; then
     echo "ok: nginx -t"

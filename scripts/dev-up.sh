@@ -235,6 +235,7 @@ NEXUS_GATEWAY_LISTEN="${NEXUS_GATEWAY_LISTEN:-$gateway_port}" \
     NEXUS_REALTIME_UPSTREAM_2="127.0.0.1:$realtime_port_2" \
     NEXUS_HTML_ROOT="$html_dir" \
     NEXUS_ACCESS_LOG="$dev_dir/logs/gateway-access.log" \
+    NEXUS_ERROR_LOG="$dev_dir/logs/gateway-error.log" \
     "$root/deploy/gateway/render-local.sh" "$dev_dir/nginx" >/dev/null
 nginx -t -q -p "$dev_dir/nginx" -c "$dev_dir/nginx/nginx.conf" ||
     die "nginx rejected the rendered gateway config ($dev_dir/nginx/nginx.conf)"

@@ -6,15 +6,16 @@
 #
 # usage: deploy/gateway/render-local.sh OUT_DIR
 #   needs NEXUS_GATEWAY_LISTEN NEXUS_AUTH_UPSTREAM NEXUS_REALTIME_UPSTREAM_1
-#         NEXUS_REALTIME_UPSTREAM_2 NEXUS_HTML_ROOT NEXUS_ACCESS_LOG in the environment.
+#         NEXUS_REALTIME_UPSTREAM_2 NEXUS_HTML_ROOT NEXUS_ACCESS_LOG NEXUS_ERROR_LOG
+#         in the environment.
 # then: nginx -p OUT_DIR -c OUT_DIR/nginx.conf [-t]
 set -euo pipefail
 
 out="${1:?usage: render-local.sh OUT_DIR}"
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-vars='${NEXUS_GATEWAY_LISTEN} ${NEXUS_AUTH_UPSTREAM} ${NEXUS_REALTIME_UPSTREAM_1} ${NEXUS_REALTIME_UPSTREAM_2} ${NEXUS_HTML_ROOT} ${NEXUS_ACCESS_LOG}'
+vars='${NEXUS_GATEWAY_LISTEN} ${NEXUS_AUTH_UPSTREAM} ${NEXUS_REALTIME_UPSTREAM_1} ${NEXUS_REALTIME_UPSTREAM_2} ${NEXUS_HTML_ROOT} ${NEXUS_ACCESS_LOG} ${NEXUS_ERROR_LOG}'
 for name in NEXUS_GATEWAY_LISTEN NEXUS_AUTH_UPSTREAM NEXUS_REALTIME_UPSTREAM_1 \
-    NEXUS_REALTIME_UPSTREAM_2 NEXUS_HTML_ROOT NEXUS_ACCESS_LOG; do
+    NEXUS_REALTIME_UPSTREAM_2 NEXUS_HTML_ROOT NEXUS_ACCESS_LOG NEXUS_ERROR_LOG; do
     if [[ -z "${!name:-}" ]]; then
         echo "render-local.sh: $name is not set" >&2
         exit 2
@@ -42,7 +43,7 @@ $user_line
 worker_processes 1;
 daemon off;
 pid $out/nginx.pid;
-error_log $out/logs/error.log warn;
+error_log $NEXUS_ERROR_LOG warn;
 
 events {
     worker_connections 4096;

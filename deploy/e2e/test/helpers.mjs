@@ -189,7 +189,7 @@ export async function sql(query) {
 /** The gateway access log, one parsed entry per line. */
 export function accessLog() {
   const pattern =
-    /^(\S+) \[([^\]]+)\] "(\S+) (\S+) (\S+)" (\d{3}) (\d+) rt=(\S+) upstream=(\S+) ua="(.*)"$/;
+    /^(\S+) \[([^\]]+)\] "(\S+) (\S+) (\S+)" (\d{3}) (\d+) rt=(\S+) upstream=(.*?) ua="(.*)"$/;
   return readFileSync(env.accessLog, 'utf8')
     .split('\n')
     .filter((line) => line.length > 0)

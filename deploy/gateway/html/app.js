@@ -120,7 +120,7 @@
   async function loadDevToken() {
     try {
       const response = await fetch(`${serverUrl}/dev-token.json`, { cache: 'no-store' });
-      if (!response.ok) {
+      if (response.status !== 200) {
         step('No dev token here (only scripts/dev-up.sh writes one): paste a Supabase token', false);
         return;
       }
