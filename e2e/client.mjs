@@ -1,0 +1,107 @@
+// A real socket.io-client (the one the frontend uses), remote-controlled by the
+// Rust integration tests of realtime-service.
+//
+// Why a driver and not one script per scenario: the scenarios need several
+// clients, sometimes on several server instances, interleaved with actions on
+// the Rust side (revoking a session, restarting a server). Each client is one
+// `node e2e/client.mjs` process; the test reads what happened as JSON lines on
+// stdout and sends commands as JSON lines on stdin.
+//
+// Environment:
+//   URL         server origin, e.g. http://127.0.0.1:8003 (required)
+//   AUTH_MODE   auth | bearer | cookie | none (default auth)
+//   TOKEN       token for AUTH_MODE auth/bearer/cookie
+//   ORIGIN      Origin header to send (optional)
+//   TRANSPORTS  comma list, e.g. "polling" or "websocket" (default: client's)
+//   RECONNECT   "1" to let the client reconnect by itself (default off)
+//   WIRE        "1" to also print every raw Engine.IO packet received
+//
+// Output lines: {"type":"connect",...} | {"type":"connect_error","message"}
+//   | {"type":"event","event","data"} | {"type":"ack","ref","data"}
+//   | {"type":"disconnect","reason"} | {"type":"wire","data"} | {"type":"error",...}
+// Input lines: {"cmd":"emit","ref":1,"event":"room:join","data":{...}}
+//   | {"cmd":"emit_raw","ref":2,"event":"x","args":[...]}  (any argument list)
+//   | {"cmd":"disconnect"} | {"cmd":"connect"} | {"cmd":"exit"}
+import { io } from "socket.io-client";
+import { createInterface } from "node:readline";
+
+const env = process.env;
+const url = env.URL;
+if (!url) {
+  console.error("URL is required");
+  process.exit(2);
+}
+const mode = env.AUTH_MODE ?? "auth";
+const token = env.TOKEN ?? "";
+
+function out(line) {
+  process.stdout.write(JSON.stringify({ at: Date.now(), ...line }) + "\n");
+}
+
+const extraHeaders = {};
+if (env.ORIGIN) extraHeaders["Origin"] = env.ORIGIN;
+if (mode === "bearer") extraHeaders["Authorization"] = `Bearer ${token}`;
+if (mode === "cookie") extraHeaders["Cookie"] = `theme=dark; nexus_access_token=${token}`;
+
+const options = {
+  path: "/socket.io/",
+  reconnection: env.RECONNECT === "1",
+  reconnectionDelay: 200,
+  reconnectionDelayMax: 1000,
+  timeout: 5000,
+  extraHeaders,
+  withCredentials: true,
+};
+if (mode === "auth") options.auth = { token };
+if (env.TRANSPORTS) options.transports = env.TRANSPORTS.split(",");
+
+const socket = io(url, options);
+
+socket.on("connect", () => {
+  out({ type: "connect", id: socket.id, transport: socket.io.engine.transport.name });
+  socket.io.engine.once("upgrade", (transport) => out({ type: "upgrade", transport: transport.name }));
+  if (env.WIRE === "1") {
+    socket.io.engine.on("packet", (packet) => {
+      if (packet.type === "message") out({ type: "wire", data: String(packet.data) });
+    });
+  }
+});
+socket.on("connect_error", (err) => out({ type: "connect_error", message: err.message }));
+socket.on("disconnect", (reason) => out({ type: "disconnect", reason }));
+socket.onAny((event, ...args) => out({ type: "event", event, data: args[0] ?? null }));
+
+const rl = createInterface({ input: process.stdin });
+rl.on("line", (line) => {
+  let cmd;
+  try {
+    cmd = JSON.parse(line);
+  } catch (e) {
+    out({ type: "error", message: `bad command: ${e.message}` });
+    return;
+  }
+  switch (cmd.cmd) {
+    case "emit":
+      socket.timeout(5000).emit(cmd.event, cmd.data, (err, ack) => {
+        out({ type: "ack", ref: cmd.ref, data: err ? { timeout: true } : ack });
+      });
+      break;
+    case "emit_raw":
+      socket.timeout(5000).emit(cmd.event, ...(cmd.args ?? []), (err, ack) => {
+        out({ type: "ack", ref: cmd.ref, data: err ? { timeout: true } : ack });
+      });
+      break;
+    case "disconnect":
+      socket.disconnect();
+      break;
+    case "connect":
+      socket.connect();
+      break;
+    case "exit":
+      socket.close();
+      process.exit(0);
+  }
+});
+rl.on("close", () => {
+  socket.close();
+  process.exit(0);
+});

@@ -1,0 +1,151 @@
+//! Finding the token in a Socket.IO handshake.
+//!
+//! In order: the CONNECT `auth` payload `{token}` (what socket.io-client's
+//! `auth` option sends), an `Authorization: Bearer` header, the access-token
+//! cookie. A cookie is sent by the browser on its own, also for a page on
+//! another origin opening a WebSocket to us (CORS does not cover WebSocket
+//! upgrades), so a cookie-only handshake must carry an `Origin` we allow.
+//! Nothing here logs a token.
+
+use axum::http::HeaderMap;
+use axum::http::header::{AUTHORIZATION, COOKIE, ORIGIN};
+use nexus_tokens::access::ACCESS_COOKIE;
+use serde_json::Value;
+
+use crate::auth::Refusal;
+
+/// Where the token came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenSource {
+    AuthPayload,
+    BearerHeader,
+    Cookie,
+}
+
+/// A presented token and its source.
+pub struct Credentials {
+    pub token: String,
+    pub source: TokenSource,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("source", &self.source)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Credentials {
+    /// The handshake's token, or `Unauthorized` when there is none (or only
+    /// a cookie without an allowed `Origin`).
+    pub fn from_handshake(
+        auth: Option<&Value>,
+        headers: &HeaderMap,
+        allowed_origins: &[String],
+    ) -> Result<Self, Refusal> {
+        if let Some(token) = auth
+            .and_then(|auth| auth.get("token"))
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|token| !token.is_empty())
+        {
+            return Ok(Self {
+                token: token.to_owned(),
+                source: TokenSource::AuthPayload,
+            });
+        }
+        if let Some(token) = bearer(headers) {
+            return Ok(Self {
+                token,
+                source: TokenSource::BearerHeader,
+            });
+        }
+        if let Some(token) = cookie(headers, ACCESS_COOKIE) {
+            let origin_allowed = headers
+                .get(ORIGIN)
+                .and_then(|origin| origin.to_str().ok())
+                .is_some_and(|origin| allowed_origins.iter().any(|allowed| allowed == origin));
+            if !origin_allowed {
+                tracing::info!("cookie handshake refused: Origin missing or not allowed");
+                return Err(Refusal::Unauthorized);
+            }
+            return Ok(Self {
+                token,
+                source: TokenSource::Cookie,
+            });
+        }
+        Err(Refusal::Unauthorized)
+    }
+}
+
+fn bearer(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.trim().split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then(|| token.to_owned())
+}
+
+fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(key, value)| *key == name && !value.is_empty())
+        .map(|(_, value)| value.trim_matches('"').to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn origins() -> Vec<String> {
+        vec!["http://localhost:5173".to_owned()]
+    }
+
+    #[test]
+    fn auth_payload_wins_then_bearer_then_cookie() {
+        let mut headers = HeaderMap::new();
+        headers.insert(AUTHORIZATION, HeaderValue::from_static("Bearer hdr"));
+        headers.insert(
+            COOKIE,
+            HeaderValue::from_static("a=1; nexus_access_token=ck"),
+        );
+        headers.insert(ORIGIN, HeaderValue::from_static("http://localhost:5173"));
+        let auth = serde_json::json!({"token": "pl"});
+        let c = Credentials::from_handshake(Some(&auth), &headers, &origins()).expect("token");
+        assert_eq!(
+            (c.token.as_str(), c.source),
+            ("pl", TokenSource::AuthPayload)
+        );
+        let c = Credentials::from_handshake(None, &headers, &origins()).expect("token");
+        assert_eq!(
+            (c.token.as_str(), c.source),
+            ("hdr", TokenSource::BearerHeader)
+        );
+        headers.remove(AUTHORIZATION);
+        let c = Credentials::from_handshake(None, &headers, &origins()).expect("token");
+        assert_eq!((c.token.as_str(), c.source), ("ck", TokenSource::Cookie));
+    }
+
+    #[test]
+    fn cookie_needs_an_allowed_origin() {
+        let mut headers = HeaderMap::new();
+        headers.insert(COOKIE, HeaderValue::from_static("nexus_access_token=ck"));
+        assert_eq!(
+            Credentials::from_handshake(None, &headers, &origins()).map(|c| c.source),
+            Err(Refusal::Unauthorized)
+        );
+        headers.insert(ORIGIN, HeaderValue::from_static("https://evil.example"));
+        assert!(Credentials::from_handshake(None, &headers, &origins()).is_err());
+    }
+
+    #[test]
+    fn nothing_presented_is_unauthorized() {
+        let auth = serde_json::json!({"token": ""});
+        assert!(Credentials::from_handshake(Some(&auth), &HeaderMap::new(), &origins()).is_err());
+    }
+}

@@ -1,0 +1,11 @@
+//! Who is connecting: the token a handshake carries ([`credentials`]), and
+//! the checks that turn it into a live backend session ([`authenticator`]).
+//! Refusals are the four codes of DESIGN.md ([`refusal`]).
+
+pub mod authenticator;
+pub mod credentials;
+pub mod refusal;
+
+pub use authenticator::{Authenticator, Identity};
+pub use credentials::{Credentials, TokenSource};
+pub use refusal::Refusal;

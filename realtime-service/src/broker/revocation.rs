@@ -1,0 +1,166 @@
+//! Dropping the sockets of sessions that ended, as soon as the session
+//! events say so.
+//!
+//! Each instance has its own exclusive, auto-delete queue bound to the
+//! session exchange for `session.revoked` and `session.reuse_detected`, so
+//! every instance sees every event. Delivery is at least once: events are
+//! deduplicated by their CloudEvents `id`. The queue dies with the
+//! connection; events published while an instance is disconnected are lost
+//! to it, which is why the periodic re-check (`recheck`) exists.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use futures::StreamExt;
+use lapin::options::{
+    BasicConsumeOptions, ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions,
+};
+use lapin::types::FieldTable;
+use lapin::{Connection, ExchangeKind};
+use moka::sync::Cache;
+use nexus_common::events::{SessionCloudEvent, SessionEventKind};
+use socketioxide::SocketIo;
+use tokio_util::sync::CancellationToken;
+
+use crate::domain::ids::SessionId;
+use crate::state::AppState;
+
+/// Keeps the consumer attached until cancelled.
+pub async fn run(
+    state: Arc<AppState>,
+    io: SocketIo,
+    amqp_url: String,
+    exchange: String,
+    stop: CancellationToken,
+) {
+    let seen: Cache<String, ()> = Cache::builder()
+        .max_capacity(100_000)
+        .time_to_live(Duration::from_secs(3600))
+        .build();
+    loop {
+        let connection = tokio::select! {
+            connection = nexus_common::amqp::connect_with_backoff(&amqp_url, "realtime-session-events") => connection,
+            () = stop.cancelled() => return,
+        };
+        let outcome = consume(&state, &io, &connection, &exchange, &seen, &stop).await;
+        state.session_events_up.store(false, Ordering::Relaxed);
+        match outcome {
+            Ok(()) => {
+                let _ = connection.close(200, "shutting down".into()).await;
+                return;
+            }
+            Err(error) => {
+                tracing::warn!(%error, "session events: broker link lost, reconnecting");
+                let _ = connection.close(200, "reconnecting".into()).await;
+            }
+        }
+        tokio::select! {
+            () = tokio::time::sleep(Duration::from_millis(200)) => {}
+            () = stop.cancelled() => return,
+        }
+    }
+}
+
+async fn consume(
+    state: &Arc<AppState>,
+    io: &SocketIo,
+    connection: &Connection,
+    exchange: &str,
+    seen: &Cache<String, ()>,
+    stop: &CancellationToken,
+) -> anyhow::Result<()> {
+    let channel = connection.create_channel().await?;
+    channel
+        .exchange_declare(
+            exchange.into(),
+            ExchangeKind::Topic,
+            ExchangeDeclareOptions {
+                durable: true,
+                ..ExchangeDeclareOptions::default()
+            },
+            FieldTable::default(),
+        )
+        .await?;
+    let queue = channel
+        .queue_declare(
+            "".into(),
+            QueueDeclareOptions {
+                exclusive: true,
+                auto_delete: true,
+                ..QueueDeclareOptions::default()
+            },
+            FieldTable::default(),
+        )
+        .await?;
+    for kind in [SessionEventKind::Revoked, SessionEventKind::ReuseDetected] {
+        channel
+            .queue_bind(
+                queue.name().clone(),
+                exchange.into(),
+                kind.routing_key().into(),
+                QueueBindOptions::default(),
+                FieldTable::default(),
+            )
+            .await?;
+    }
+    let mut consumer = channel
+        .basic_consume(
+            queue.name().clone(),
+            "".into(),
+            BasicConsumeOptions {
+                no_ack: true,
+                ..BasicConsumeOptions::default()
+            },
+            FieldTable::default(),
+        )
+        .await?;
+    state.session_events_up.store(true, Ordering::Relaxed);
+    tracing::info!("session events: consuming revocations");
+    loop {
+        let delivery = tokio::select! {
+            delivery = consumer.next() => delivery,
+            () = stop.cancelled() => return Ok(()),
+        };
+        match delivery {
+            Some(Ok(delivery)) => handle(state, io, seen, &delivery.data),
+            Some(Err(error)) => return Err(error.into()),
+            None => anyhow::bail!("the broker closed the session-event consumer"),
+        }
+    }
+}
+
+fn handle(state: &AppState, io: &SocketIo, seen: &Cache<String, ()>, body: &[u8]) {
+    let event: SessionCloudEvent = match serde_json::from_slice(body) {
+        Ok(event) => event,
+        Err(error) => {
+            tracing::warn!(%error, "session events: unreadable event dropped");
+            return;
+        }
+    };
+    let Some(kind) = event.kind().filter(|kind| kind.ends_session()) else {
+        return;
+    };
+    if seen.contains_key(&event.id) {
+        tracing::debug!(id = %event.id, "session events: duplicate ignored");
+        return;
+    }
+    seen.insert(event.id.clone(), ());
+    let Ok(session) = SessionId::parse(&event.data.session_id) else {
+        tracing::warn!("session events: event with an invalid session id dropped");
+        return;
+    };
+    let reason = event
+        .data
+        .reason
+        .unwrap_or_else(|| default_reason(kind).to_owned());
+    let kicked = crate::sessions::kick(io, &session, &reason);
+    state.metrics.kicked(kicked as u64);
+}
+
+fn default_reason(kind: SessionEventKind) -> &'static str {
+    match kind {
+        SessionEventKind::ReuseDetected => "refresh_token_reuse",
+        _ => "session_revoked",
+    }
+}

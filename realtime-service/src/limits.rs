@@ -1,0 +1,129 @@
+//! Per-IP connection counting and per-socket event rate limiting.
+//!
+//! The connection slot is an RAII guard kept in the socket's state, so it is
+//! released whenever the socket's memory is, whatever path the disconnect
+//! took. The rate limiter is a token bucket per socket behind a std mutex:
+//! it is touched once per event, never across an await.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+/// Counts sockets per client IP.
+#[derive(Debug, Default)]
+pub struct IpLimiter {
+    counts: Mutex<HashMap<IpAddr, usize>>,
+    max: usize,
+}
+
+/// A held connection slot; dropping it frees the slot.
+#[derive(Debug)]
+pub struct IpSlot {
+    limiter: Arc<IpLimiter>,
+    ip: IpAddr,
+}
+
+impl IpLimiter {
+    pub fn new(max: usize) -> Arc<Self> {
+        Arc::new(Self {
+            counts: Mutex::new(HashMap::new()),
+            max,
+        })
+    }
+
+    /// A slot for `ip`, or `None` when it already holds `max` sockets.
+    pub fn acquire(self: &Arc<Self>, ip: IpAddr) -> Option<IpSlot> {
+        let mut counts = self
+            .counts
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let count = counts.entry(ip).or_insert(0);
+        if *count >= self.max {
+            return None;
+        }
+        *count += 1;
+        Some(IpSlot {
+            limiter: self.clone(),
+            ip,
+        })
+    }
+}
+
+impl Drop for IpSlot {
+    fn drop(&mut self) {
+        let mut counts = self
+            .limiter
+            .counts
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(count) = counts.get_mut(&self.ip) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                counts.remove(&self.ip);
+            }
+        }
+    }
+}
+
+/// A token bucket: `rate` events per second sustained, `burst` at once.
+#[derive(Debug)]
+pub struct RateLimiter {
+    state: Mutex<(f64, Instant)>,
+    rate: f64,
+    burst: f64,
+}
+
+impl RateLimiter {
+    pub fn new(rate: u32, burst: u32) -> Self {
+        let burst = f64::from(burst.max(1));
+        Self {
+            state: Mutex::new((burst, Instant::now())),
+            rate: f64::from(rate.max(1)),
+            burst,
+        }
+    }
+
+    /// Takes one token; `false` when the socket is over its rate.
+    pub fn allow(&self) -> bool {
+        let mut state = self
+            .state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let (tokens, last) = *state;
+        let now = Instant::now();
+        let refilled =
+            (tokens + now.duration_since(last).as_secs_f64() * self.rate).min(self.burst);
+        if refilled >= 1.0 {
+            *state = (refilled - 1.0, now);
+            true
+        } else {
+            *state = (refilled, now);
+            false
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ip_slots_are_counted_and_released() {
+        let limiter = IpLimiter::new(2);
+        let ip: IpAddr = [127, 0, 0, 1].into();
+        let a = limiter.acquire(ip).expect("first");
+        let _b = limiter.acquire(ip).expect("second");
+        assert!(limiter.acquire(ip).is_none());
+        assert!(limiter.acquire([127, 0, 0, 2].into()).is_some());
+        drop(a);
+        assert!(limiter.acquire(ip).is_some());
+    }
+
+    #[test]
+    fn bucket_allows_a_burst_then_refuses() {
+        let bucket = RateLimiter::new(1, 3);
+        assert!((0..3).all(|_| bucket.allow()));
+        assert!(!bucket.allow());
+    }
+}

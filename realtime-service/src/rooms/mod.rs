@@ -1,0 +1,31 @@
+//! Room state of one instance: who is present ([`presence`], merged with
+//! what other instances report), recent messages ([`history`]) and the
+//! hangout creation quota ([`quota`]). The wire types shared by clients and
+//! the relay live here too.
+
+pub mod history;
+pub mod presence;
+pub mod quota;
+
+use serde::{Deserialize, Serialize};
+
+/// How a room member is shown. In dark rooms only `name` (the alias) is
+/// set; the user id never leaves the server there.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Member {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+/// A chat message as clients receive it (`room:message`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatMessage {
+    pub room: String,
+    pub id: String,
+    pub from: Member,
+    pub text: String,
+    /// Milliseconds since the Unix epoch.
+    pub ts: i64,
+}

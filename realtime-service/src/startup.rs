@@ -1,0 +1,212 @@
+//! Building and running one realtime instance.
+//!
+//! `Application::build` wires everything and binds the listener (port 0 in
+//! tests, the real port readable back); `run_until_stopped` serves, runs the
+//! broker links and the re-check in the background, and on the stop signal
+//! closes every socket (clients see a transport close and reconnect,
+//! possibly to another instance) before returning.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use anyhow::Context;
+use axum::http::{HeaderValue, Method, header};
+use nexus_tokens::access::AccessTokenVerifier;
+use nexus_tokens::jwks::JwksCache;
+use nexus_tokens::supabase::SupabaseVerifier;
+use socketioxide::SocketIo;
+use socketioxide::handler::ConnectHandler;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+
+use crate::auth::Authenticator;
+use crate::broker::relay::{self, Relay};
+use crate::broker::revocation;
+use crate::config::RealtimeConfig;
+use crate::connection;
+use crate::limits::IpLimiter;
+use crate::metrics::Metrics;
+use crate::rooms::history::History;
+use crate::rooms::presence::Presence;
+use crate::rooms::quota::HangoutQuota;
+use crate::sessions::SessionRegistry;
+use crate::state::AppState;
+
+/// A built, bound, not yet serving instance.
+pub struct Application {
+    listener: TcpListener,
+    addr: SocketAddr,
+    router: axum::Router,
+    io: SocketIo,
+    state: Arc<AppState>,
+    config: RealtimeConfig,
+}
+
+impl Application {
+    pub async fn build(config: RealtimeConfig) -> anyhow::Result<Self> {
+        let store = nexus_common::store_client::connect_lazy(&config.store)?;
+        let access = AccessTokenVerifier::from_jwks(
+            JwksCache::new(config.jwks_url.clone()).context("AUTH_JWKS_URL")?,
+        );
+        let supabase = config
+            .supabase
+            .as_ref()
+            .map(SupabaseVerifier::new)
+            .transpose()
+            .context("Supabase token verification")?;
+        if supabase
+            .as_ref()
+            .is_some_and(SupabaseVerifier::uses_legacy_secret_only)
+        {
+            tracing::warn!(
+                "Supabase tokens are verified with the legacy HS256 project secret only: that \
+                 secret can mint tokens for any role. Prefer SUPABASE_URL/SUPABASE_JWKS_URL \
+                 (asymmetric keys) for realtime-service"
+            );
+        }
+        if config.grant_keys.is_empty() {
+            tracing::info!("ROOM_GRANT_KEYS is unset: group rooms are closed");
+        }
+        let instance_id = uuid::Uuid::new_v4().simple().to_string();
+        let ttl = config.presence_snapshot_interval * 3;
+        let state = Arc::new(AppState {
+            relay: Relay::new(config.rooms_exchange.clone(), instance_id.clone()),
+            instance_id,
+            authenticator: Authenticator::new(access, supabase, store),
+            limits: config.limits.clone(),
+            cors_origins: config.cors_origins.clone(),
+            trusted_proxies: config.trusted_proxies.clone(),
+            grant_keys: config.grant_keys.clone(),
+            alias_key: config.alias_key.clone(),
+            metrics: Metrics::default(),
+            ip_limiter: IpLimiter::new(config.limits.connections_per_ip),
+            sessions: SessionRegistry::default(),
+            presence: Presence::new(ttl),
+            history: History::new(config.limits.history_len),
+            hangout_quota: HangoutQuota::new(config.limits.hangouts_per_user),
+            session_events_up: AtomicBool::new(false),
+        });
+
+        let (layer, io) = SocketIo::builder()
+            .req_path("/socket.io/")
+            .ping_interval(config.limits.ping_interval)
+            .ping_timeout(config.limits.ping_timeout)
+            .max_payload(config.limits.max_payload)
+            .ws_max_message_size(config.limits.max_payload as usize)
+            .with_state(state.clone())
+            .build_layer();
+        io.ns("/", connection::on_connect.with(connection::authenticate));
+
+        let router = crate::http::routes(state.clone())
+            .layer(layer)
+            .layer(cors(&config.cors_origins)?);
+
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.listen))?;
+        let addr = listener.local_addr()?;
+        Ok(Self {
+            listener,
+            addr,
+            router,
+            io,
+            state,
+            config,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    /// The instance's shared state (tests read metrics and presence).
+    pub fn state(&self) -> Arc<AppState> {
+        self.state.clone()
+    }
+
+    /// The Socket.IO handle (tests trigger a re-check round with it).
+    pub fn io(&self) -> SocketIo {
+        self.io.clone()
+    }
+
+    /// Serves until `shutdown` completes, then closes every socket and the
+    /// broker links.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let Self {
+            listener,
+            addr,
+            router,
+            io,
+            state,
+            config,
+        } = self;
+        let stop = CancellationToken::new();
+        let mut tasks = tokio::task::JoinSet::new();
+        tasks.spawn(revocation::run(
+            state.clone(),
+            io.clone(),
+            config.amqp_url.clone(),
+            config.session_exchange.clone(),
+            stop.clone(),
+        ));
+        tasks.spawn(relay::run(
+            state.clone(),
+            io.clone(),
+            config.amqp_url.clone(),
+            stop.clone(),
+        ));
+        tasks.spawn(relay::run_snapshots(
+            state.clone(),
+            config.presence_snapshot_interval,
+            stop.clone(),
+        ));
+        tasks.spawn(crate::recheck::run(
+            state.clone(),
+            io.clone(),
+            config.recheck_interval,
+            stop.clone(),
+        ));
+        tracing::info!(%addr, instance = %state.instance_id, "realtime-service listening");
+
+        let closing_io = io.clone();
+        let served = axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            tracing::info!("closing all sockets");
+            closing_io.close().await;
+        })
+        .await
+        .context("the HTTP server failed");
+        stop.cancel();
+        while tasks.join_next().await.is_some() {}
+        tracing::info!("realtime-service stopped");
+        served
+    }
+}
+
+fn cors(origins: &[String]) -> anyhow::Result<CorsLayer> {
+    let origins = origins
+        .iter()
+        .map(|origin| {
+            HeaderValue::from_str(origin).with_context(|| format!("CORS_ORIGINS item {origin:?}"))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    Ok(CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins))
+        .allow_credentials(true)
+        .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE]))
+}

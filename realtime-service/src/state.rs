@@ -1,0 +1,46 @@
+//! What every handler and background task of one instance shares.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use nexus_common::client_ip::TrustedProxies;
+
+use crate::auth::Authenticator;
+use crate::broker::relay::Relay;
+use crate::config::Limits;
+use crate::domain::alias::AliasKey;
+use crate::domain::grant::GrantKeys;
+use crate::limits::IpLimiter;
+use crate::metrics::Metrics;
+use crate::rooms::history::History;
+use crate::rooms::presence::Presence;
+use crate::rooms::quota::HangoutQuota;
+use crate::sessions::SessionRegistry;
+
+/// Shared state of one realtime instance (held as `Arc<AppState>`).
+pub struct AppState {
+    /// Unique per process start; the relay skips its own messages by it.
+    pub instance_id: String,
+    pub authenticator: Authenticator,
+    pub limits: Limits,
+    pub cors_origins: Vec<String>,
+    pub trusted_proxies: TrustedProxies,
+    pub grant_keys: GrantKeys,
+    pub alias_key: AliasKey,
+    pub metrics: Metrics,
+    pub ip_limiter: Arc<IpLimiter>,
+    pub sessions: SessionRegistry,
+    pub presence: Presence,
+    pub history: History,
+    pub hangout_quota: HangoutQuota,
+    pub relay: Relay,
+    /// Whether the session-event consumer is attached to the broker.
+    pub session_events_up: AtomicBool,
+}
+
+impl AppState {
+    /// Both broker links are up (for `/readyz`).
+    pub fn broker_connected(&self) -> bool {
+        self.session_events_up.load(Ordering::Relaxed) && self.relay.is_connected()
+    }
+}
