@@ -10,6 +10,8 @@ use std::time::Duration;
 use anyhow::Context;
 use nexus_common::config;
 
+use crate::db::connect::ConnectOptions;
+
 /// Default database when `DATABASE_URL` is unset.
 pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/nexus";
 /// Default listen address when `SESSION_STORE_LISTEN` is unset.
@@ -28,12 +30,16 @@ pub struct StoreConfig {
     pub max_lifetime: Duration,
     /// `SESSION_IDLE_TIMEOUT` (default 7d): inactivity timeout.
     pub idle_timeout: Duration,
+    /// `DATABASE_SSL_ROOT_CERT`: PEM file of extra CA certificates trusted for
+    /// `sslmode=require` (e.g. Supabase's root for direct connections).
+    pub database_ca_file: Option<std::path::PathBuf>,
     /// `DATABASE_POOL_SIZE` (default 16).
     pub pool_size: u32,
     /// `DATABASE_CONNECT_TIMEOUT` (default 2s): how long a call waits for a pooled
     /// connection before answering UNAVAILABLE; kept below callers' deadlines.
     pub connect_timeout: Duration,
-    /// `DATABASE_STATEMENT_TIMEOUT` (default 5s): Postgres `statement_timeout`.
+    /// `DATABASE_STATEMENT_TIMEOUT` (default 2s): Postgres `statement_timeout`,
+    /// below the callers' 3 s deadline so a stuck statement ends first.
     pub statement_timeout: Duration,
     /// `SESSION_PURGE_AFTER` (default 30d): how long dead sessions are kept.
     pub purge_after: Duration,
@@ -49,6 +55,7 @@ impl std::fmt::Debug for StoreConfig {
             .field("token", &self.token.as_ref().map(|_| "<set>"))
             .field("max_lifetime", &self.max_lifetime)
             .field("idle_timeout", &self.idle_timeout)
+            .field("database_ca_file", &self.database_ca_file)
             .field("pool_size", &self.pool_size)
             .field("connect_timeout", &self.connect_timeout)
             .field("statement_timeout", &self.statement_timeout)
@@ -73,14 +80,27 @@ impl StoreConfig {
             database_url: config::or_default("DATABASE_URL", DEFAULT_DATABASE_URL),
             listen: config::socket_addr("SESSION_STORE_LISTEN", DEFAULT_LISTEN)?,
             token: config::optional("SESSION_STORE_TOKEN"),
+            database_ca_file: config::optional("DATABASE_SSL_ROOT_CERT").map(Into::into),
             max_lifetime: config::duration("SESSION_MAX_LIFETIME", "30d")?,
             idle_timeout: config::duration("SESSION_IDLE_TIMEOUT", "7d")?,
             pool_size,
             connect_timeout: config::duration("DATABASE_CONNECT_TIMEOUT", "2s")?,
-            statement_timeout: config::duration("DATABASE_STATEMENT_TIMEOUT", "5s")?,
+            statement_timeout: config::duration("DATABASE_STATEMENT_TIMEOUT", "2s")?,
             purge_after: config::duration("SESSION_PURGE_AFTER", "30d")?,
             purge_interval: config::duration("SESSION_PURGE_INTERVAL", "1h")?,
         })
+    }
+
+    /// How to open database connections (statement timeout, extra CA roots).
+    pub fn connect_options(&self) -> anyhow::Result<ConnectOptions> {
+        let options = ConnectOptions {
+            statement_timeout: Some(self.statement_timeout),
+            ..ConnectOptions::default()
+        };
+        match &self.database_ca_file {
+            Some(path) => options.with_ca_file(path),
+            None => Ok(options),
+        }
     }
 
     /// Defaults for a given database and listen address (tests, tools).
@@ -89,11 +109,12 @@ impl StoreConfig {
             database_url: database_url.into(),
             listen,
             token: None,
+            database_ca_file: None,
             max_lifetime: Duration::from_secs(30 * 86_400),
             idle_timeout: Duration::from_secs(7 * 86_400),
             pool_size: 16,
             connect_timeout: Duration::from_secs(2),
-            statement_timeout: Duration::from_secs(5),
+            statement_timeout: Duration::from_secs(2),
             purge_after: Duration::from_secs(30 * 86_400),
             purge_interval: Duration::from_secs(3_600),
         }

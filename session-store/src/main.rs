@@ -11,8 +11,10 @@ async fn main() -> anyhow::Result<()> {
     let config = StoreConfig::from_env().context("invalid configuration")?;
     match std::env::args().nth(1).as_deref() {
         Some("migrate") => {
-            session_store::db::connect::ensure_database(&config.database_url).await?;
-            let applied = session_store::db::migrations::run(&config.database_url).await?;
+            let options = config.connect_options()?;
+            session_store::db::connect::ensure_database(&config.database_url, &options).await?;
+            let applied =
+                session_store::db::migrations::run(&config.database_url, &options).await?;
             tracing::info!(applied, "migrations applied");
             Ok(())
         }

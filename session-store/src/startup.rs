@@ -23,6 +23,9 @@ use crate::repository::Repository;
 /// The gRPC service name health reports on.
 pub const SERVICE_NAME: &str = "nexus.session.v1.SessionStore";
 
+/// Deadline for calls that carry none (`grpc-timeout` wins when shorter).
+pub const DEFAULT_CALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 pub struct Application {
     listener: TcpListener,
     local_addr: SocketAddr,
@@ -33,7 +36,8 @@ pub struct Application {
 impl Application {
     pub async fn build(config: StoreConfig) -> anyhow::Result<Self> {
         check_listen_policy(&config)?;
-        db::connect::ensure_database(&config.database_url)
+        let options = config.connect_options()?;
+        db::connect::ensure_database(&config.database_url, &options)
             .await
             .with_context(|| {
                 format!(
@@ -41,13 +45,13 @@ impl Application {
                     redact_url(&config.database_url)
                 )
             })?;
-        let applied = migrations::run(&config.database_url).await?;
+        let applied = migrations::run(&config.database_url, &options).await?;
         tracing::info!(applied, "migrations up to date");
         let pool = db::build_pool(
             &config.database_url,
             config.pool_size,
             config.connect_timeout,
-            config.statement_timeout,
+            options,
         );
         let repository = Repository::new(
             pool,
@@ -114,7 +118,9 @@ impl Application {
 
         tracing::info!(%local_addr, "session-store listening");
         let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
+        // Callers' `grpc-timeout` is honoured by tonic; this caps calls without one.
         let served = Server::builder()
+            .timeout(DEFAULT_CALL_TIMEOUT)
             .add_service(health_service)
             .add_service(reflection)
             .add_service(store)

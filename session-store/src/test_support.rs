@@ -33,7 +33,7 @@ impl TestDatabase {
         let mut url = url::Url::parse(&admin_url).expect("TEST_DATABASE_ADMIN_URL is not a URL");
         url.set_path(&format!("/{name}"));
         let url = url.to_string();
-        connect::ensure_database(&url)
+        connect::ensure_database(&url, &connect::ConnectOptions::default())
             .await
             .unwrap_or_else(|error| panic!("cannot create test database {name}: {error:#}"));
         Self {

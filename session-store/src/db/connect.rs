@@ -5,6 +5,9 @@
 //! certificate store or OpenSSL is needed. `disable`/`prefer`/none connect in
 //! plain text. The same path serves the pool (through diesel-async's custom
 //! setup) and the one-off maintenance connection that creates the database.
+//! A server whose certificate comes from a private CA (Supabase's direct
+//! connections use their own root) is reached by adding that CA's PEM file
+//! (`DATABASE_SSL_ROOT_CERT`, as libpq's `sslrootcert`) to the roots.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,6 +15,8 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use diesel::ConnectionError;
 use diesel_async::AsyncPgConnection;
+use rustls::pki_types::CertificateDer;
+use rustls::pki_types::pem::PemObject;
 use tokio_postgres::config::SslMode;
 
 /// Whether the URL asks for TLS.
@@ -22,32 +27,59 @@ pub fn wants_tls(database_url: &str) -> anyhow::Result<bool> {
     Ok(matches!(config.get_ssl_mode(), SslMode::Require))
 }
 
-fn tls_connector() -> tokio_postgres_rustls::MakeRustlsConnect {
-    let roots = rustls::RootCertStore {
+/// How connections are opened beyond what the URL says.
+#[derive(Debug, Clone, Default)]
+pub struct ConnectOptions {
+    /// Postgres `statement_timeout` set on every pooled connection.
+    pub statement_timeout: Option<Duration>,
+    /// Extra trusted CA certificates for `sslmode=require`.
+    pub extra_roots: Arc<Vec<CertificateDer<'static>>>,
+}
+
+impl ConnectOptions {
+    /// Adds the CA certificates of a PEM file to the trusted roots.
+    pub fn with_ca_file(mut self, path: &std::path::Path) -> anyhow::Result<Self> {
+        let pem = std::fs::read(path)
+            .with_context(|| format!("cannot read DATABASE_SSL_ROOT_CERT {}", path.display()))?;
+        let certificates = CertificateDer::pem_slice_iter(&pem)
+            .collect::<Result<Vec<_>, _>>()
+            .with_context(|| format!("{} is not a PEM certificate file", path.display()))?;
+        if certificates.is_empty() {
+            bail!("{} holds no PEM certificate", path.display());
+        }
+        self.extra_roots = Arc::new(certificates);
+        Ok(self)
+    }
+}
+
+fn tls_connector(
+    options: &ConnectOptions,
+) -> Result<tokio_postgres_rustls::MakeRustlsConnect, rustls::Error> {
+    let mut roots = rustls::RootCertStore {
         roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
     };
+    let (added, ignored) = roots.add_parsable_certificates(options.extra_roots.iter().cloned());
+    if ignored > 0 {
+        tracing::warn!(
+            added,
+            ignored,
+            "some DATABASE_SSL_ROOT_CERT certificates were not usable"
+        );
+    }
     // An explicit provider: another crate in the process may enable a second one,
     // which would make the process-wide default ambiguous.
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = match rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-    {
-        Ok(builder) => builder.with_root_certificates(roots).with_no_client_auth(),
-        Err(error) => {
-            // Only reachable if ring lacked every safe protocol version.
-            tracing::error!(%error, "rustls rejected its default protocol versions");
-            rustls::ClientConfig::builder_with_protocol_versions(&[&rustls::version::TLS13])
-                .with_root_certificates(rustls::RootCertStore::empty())
-                .with_no_client_auth()
-        }
-    };
-    tokio_postgres_rustls::MakeRustlsConnect::new(config)
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(tokio_postgres_rustls::MakeRustlsConnect::new(config))
 }
 
 /// A diesel-async connection, used as the pool's setup callback.
 pub async fn establish(
     database_url: &str,
-    statement_timeout: Duration,
+    options: &ConnectOptions,
 ) -> Result<AsyncPgConnection, ConnectionError> {
     let config: tokio_postgres::Config =
         database_url
@@ -57,32 +89,43 @@ pub async fn establish(
             })?;
     let mut connection = if matches!(config.get_ssl_mode(), SslMode::Require) {
         let (client, connection) = config
-            .connect(tls_connector())
+            .connect(
+                tls_connector(options)
+                    .map_err(|error| ConnectionError::BadConnection(error.to_string()))?,
+            )
             .await
-            .map_err(|error| ConnectionError::BadConnection(error.to_string()))?;
+            .map_err(|error| ConnectionError::BadConnection(error_chain(&error)))?;
         AsyncPgConnection::try_from_client_and_connection(client, connection).await?
     } else {
         let (client, connection) = config
             .connect(tokio_postgres::NoTls)
             .await
-            .map_err(|error| ConnectionError::BadConnection(error.to_string()))?;
+            .map_err(|error| ConnectionError::BadConnection(error_chain(&error)))?;
         AsyncPgConnection::try_from_client_and_connection(client, connection).await?
     };
-    let millis = statement_timeout.as_millis().max(1);
-    diesel_async::SimpleAsyncConnection::batch_execute(
-        &mut connection,
-        &format!("SET statement_timeout = {millis}"),
-    )
-    .await
-    .map_err(ConnectionError::CouldntSetupConfiguration)?;
+    if let Some(timeout) = options.statement_timeout {
+        let millis = timeout.as_millis().max(1);
+        diesel_async::SimpleAsyncConnection::batch_execute(
+            &mut connection,
+            &format!("SET statement_timeout = {millis}"),
+        )
+        .await
+        .map_err(ConnectionError::CouldntSetupConfiguration)?;
+    }
     Ok(connection)
 }
 
 /// A raw tokio-postgres client for maintenance statements; the connection task
 /// runs in the background until the client is dropped.
-async fn raw_client(config: &tokio_postgres::Config) -> anyhow::Result<tokio_postgres::Client> {
+async fn raw_client(
+    config: &tokio_postgres::Config,
+    options: &ConnectOptions,
+) -> anyhow::Result<tokio_postgres::Client> {
     if matches!(config.get_ssl_mode(), SslMode::Require) {
-        let (client, connection) = config.connect(tls_connector()).await?;
+        let (client, connection) = config
+            .connect(tls_connector(options)?)
+            .await
+            .map_err(|error| anyhow::anyhow!(error_chain(&error)))?;
         tokio::spawn(async move {
             if let Err(error) = connection.await {
                 tracing::debug!(%error, "maintenance connection ended");
@@ -103,7 +146,7 @@ async fn raw_client(config: &tokio_postgres::Config) -> anyhow::Result<tokio_pos
 /// Creates the URL's database if `pg_database` lacks it, connecting to the
 /// `postgres` maintenance database of the same server. A concurrent creator
 /// winning the race is fine.
-pub async fn ensure_database(database_url: &str) -> anyhow::Result<()> {
+pub async fn ensure_database(database_url: &str, options: &ConnectOptions) -> anyhow::Result<()> {
     let config: tokio_postgres::Config = database_url
         .parse()
         .context("DATABASE_URL is not a valid Postgres URL")?;
@@ -112,7 +155,7 @@ pub async fn ensure_database(database_url: &str) -> anyhow::Result<()> {
     };
     let mut maintenance = config.clone();
     maintenance.dbname("postgres");
-    let client = raw_client(&maintenance)
+    let client = raw_client(&maintenance, options)
         .await
         .context("cannot connect to the `postgres` maintenance database")?;
     let exists = client
@@ -143,7 +186,7 @@ pub async fn drop_database(admin_url: &str, name: &str) -> anyhow::Result<()> {
     let config: tokio_postgres::Config = admin_url
         .parse()
         .context("admin URL is not a Postgres URL")?;
-    let client = raw_client(&config)
+    let client = raw_client(&config, &ConnectOptions::default())
         .await
         .context("cannot connect to the admin database")?;
     client
@@ -158,11 +201,25 @@ pub async fn drop_database(admin_url: &str, name: &str) -> anyhow::Result<()> {
 /// Runs one statement against a database (tests and tools).
 pub async fn execute(database_url: &str, statement: &str) -> anyhow::Result<()> {
     let config: tokio_postgres::Config = database_url.parse().context("not a Postgres URL")?;
-    let client = raw_client(&config).await.context("cannot connect")?;
+    let client = raw_client(&config, &ConnectOptions::default())
+        .await
+        .context("cannot connect")?;
     client
         .batch_execute(statement)
         .await
         .context("statement failed")
+}
+
+/// tokio-postgres hides the TLS cause in `source()`; show the whole chain.
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 /// A double-quoted SQL identifier.

@@ -13,11 +13,17 @@ use diesel_async::AsyncPgConnection;
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
+use super::connect::ConnectOptions;
+
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 
 /// Applies pending migrations; returns how many ran.
-pub async fn run(database_url: &str) -> anyhow::Result<usize> {
-    let connection = super::connect::establish(database_url, Duration::from_secs(120))
+pub async fn run(database_url: &str, options: &ConnectOptions) -> anyhow::Result<usize> {
+    let options = ConnectOptions {
+        statement_timeout: Some(Duration::from_secs(120)),
+        ..options.clone()
+    };
+    let connection = super::connect::establish(database_url, &options)
         .await
         .context("cannot connect to the database to migrate")?;
     let mut wrapper: AsyncConnectionWrapper<AsyncPgConnection> =

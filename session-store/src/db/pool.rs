@@ -13,17 +13,22 @@ use diesel_async::pooled_connection::bb8::Pool;
 use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
 use futures::FutureExt;
 
+use super::connect::ConnectOptions;
+
 pub type DbPool = Pool<AsyncPgConnection>;
 
 pub fn build_pool(
     database_url: &str,
     size: u32,
     connect_timeout: Duration,
-    statement_timeout: Duration,
+    options: ConnectOptions,
 ) -> DbPool {
     let mut manager_config = ManagerConfig::<AsyncPgConnection>::default();
-    manager_config.custom_setup =
-        Box::new(move |url| super::connect::establish(url, statement_timeout).boxed());
+    manager_config.custom_setup = Box::new(move |url| {
+        let options = options.clone();
+        let url = url.to_owned();
+        async move { super::connect::establish(&url, &options).await }.boxed()
+    });
     let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(
         database_url,
         manager_config,

@@ -10,5 +10,6 @@ mod migrations;
 mod purge;
 mod rotate;
 mod schema;
+mod tls;
 mod unavailable;
 mod validate;

@@ -9,14 +9,29 @@ use crate::helpers::*;
 #[tokio::test(flavor = "multi_thread")]
 async fn migrations_run_twice_and_their_sql_is_idempotent() {
     let database = TestDatabase::create().await;
-    assert_eq!(migrations::run(database.url()).await.unwrap(), 2);
-    assert_eq!(migrations::run(database.url()).await.unwrap(), 0);
+    assert_eq!(
+        migrations::run(database.url(), &Default::default())
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(
+        migrations::run(database.url(), &Default::default())
+            .await
+            .unwrap(),
+        0
+    );
     // Re-run every statement, not just the bookkeeping: forget what ran.
     let db = db(database.url()).await;
     db.batch_execute("DELETE FROM __diesel_schema_migrations")
         .await
         .unwrap();
-    assert_eq!(migrations::run(database.url()).await.unwrap(), 2);
+    assert_eq!(
+        migrations::run(database.url(), &Default::default())
+            .await
+            .unwrap(),
+        2
+    );
     drop(db);
     database.drop_database().await;
 }
@@ -57,7 +72,12 @@ async fn migrations_adopt_the_old_backend_tables() {
     .await
     .unwrap();
 
-    assert_eq!(migrations::run(database.url()).await.unwrap(), 2);
+    assert_eq!(
+        migrations::run(database.url(), &Default::default())
+            .await
+            .unwrap(),
+        2
+    );
 
     // Old data kept, old refresh tokens revoked, new columns present.
     let revoked = count(
@@ -143,7 +163,9 @@ async fn policies_are_created_where_supabase_roles_and_auth_uid_exist() {
     )
     .await
     .unwrap();
-    migrations::run(database.url()).await.unwrap();
+    migrations::run(database.url(), &Default::default())
+        .await
+        .unwrap();
     let policies = db
         .query(
             "SELECT policyname::text FROM pg_policies ORDER BY policyname",
@@ -165,12 +187,16 @@ async fn policies_are_created_where_supabase_roles_and_auth_uid_exist() {
     db.batch_execute("DELETE FROM __diesel_schema_migrations")
         .await
         .unwrap();
-    migrations::run(database.url()).await.unwrap();
+    migrations::run(database.url(), &Default::default())
+        .await
+        .unwrap();
     assert_eq!(count(&db, "SELECT count(*) FROM pg_policies").await, 4);
 
     // A plain database (no auth.uid()) gets no policies but RLS enabled.
     let plain = TestDatabase::create().await;
-    migrations::run(plain.url()).await.unwrap();
+    migrations::run(plain.url(), &Default::default())
+        .await
+        .unwrap();
     let plain_db = crate::helpers::db(plain.url()).await;
     assert_eq!(
         count(&plain_db, "SELECT count(*) FROM pg_policies").await,

@@ -1,0 +1,255 @@
+//! Load benchmark of the session-store gRPC API over loopback (not a test).
+//!
+//! Starts session-store in-process on a fresh database (127.0.0.1:0), creates
+//! `BENCH_SESSIONS` sessions, then runs two timed phases with
+//! `BENCH_CONCURRENCY` concurrent callers spread over `BENCH_CONNECTIONS`
+//! HTTP/2 connections: ValidateSession on random sessions, then
+//! RotateRefreshToken where each caller rotates its own sessions' chains (every
+//! call a real rotation: lock, update, insert, update). Each phase stops after
+//! `BENCH_SECONDS` or `BENCH_MAX_CALLS` calls. Prints throughput and p50/p99.
+//!
+//! Run (release): `cargo bench -p session-store --bench grpc_load`
+
+// A benchmark reports on stdout; that is its output, not stray logging.
+#![allow(clippy::print_stdout)]
+
+use std::time::{Duration, Instant};
+
+use nexus_common::store_client::{self, StoreClient, StoreClientConfig};
+use nexus_proto::session_v1 as pb;
+use session_store::config::StoreConfig;
+use session_store::startup::Application;
+use session_store::test_support::TestDatabase;
+use sha2::{Digest, Sha256};
+
+fn env_or(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+fn token(session: usize, generation: u64) -> String {
+    format!("bench-{session}-{generation}")
+}
+
+struct Phase {
+    name: &'static str,
+    calls: usize,
+    errors: usize,
+    elapsed: Duration,
+    latencies_us: Vec<u32>,
+}
+
+impl Phase {
+    fn report(&mut self) {
+        self.latencies_us.sort_unstable();
+        let pick = |q: f64| {
+            let index = ((self.latencies_us.len() as f64 - 1.0) * q).round() as usize;
+            self.latencies_us.get(index).copied().unwrap_or(0) as f64 / 1000.0
+        };
+        println!(
+            "| {} | {} | {} | {:.1} | {:.0} | {:.2} | {:.2} | {:.2} |",
+            self.name,
+            self.calls,
+            self.errors,
+            self.elapsed.as_secs_f64(),
+            self.calls as f64 / self.elapsed.as_secs_f64(),
+            pick(0.5),
+            pick(0.99),
+            pick(1.0),
+        );
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let concurrency = env_or("BENCH_CONCURRENCY", 64) as usize;
+    let connections = env_or("BENCH_CONNECTIONS", 8).max(1) as usize;
+    let sessions = env_or("BENCH_SESSIONS", 2_000).max(concurrency as u64) as usize;
+    let seconds = env_or("BENCH_SECONDS", 10);
+    let max_calls = env_or("BENCH_MAX_CALLS", 2_000_000) as usize;
+    let pool_size = env_or("DATABASE_POOL_SIZE", 16) as u32;
+
+    let database = TestDatabase::create().await;
+    let mut config = StoreConfig::local(database.url(), ([127, 0, 0, 1], 0).into());
+    config.pool_size = pool_size;
+    let application = Application::build(config).await?;
+    let url = format!("http://{}", application.local_addr());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(application.run_until_stopped(async {
+        let _ = stopped.await;
+    }));
+
+    let clients: Vec<StoreClient> = (0..connections)
+        .map(|_| {
+            store_client::connect_lazy(&StoreClientConfig {
+                url: url.clone(),
+                token: None,
+                timeout: Duration::from_secs(10),
+            })
+        })
+        .collect::<Result<_, _>>()?;
+
+    println!(
+        "session-store load: {concurrency} callers over {connections} connections, {sessions} sessions, \
+         pool {pool_size}, {seconds}s or {max_calls} calls per phase"
+    );
+    // Setup: sessions with generation 1 (derived token "bench-i-1").
+    let started = Instant::now();
+    let mut ids = vec![String::new(); sessions];
+    let chunks: Vec<Vec<usize>> = (0..concurrency)
+        .map(|w| (w..sessions).step_by(concurrency).collect())
+        .collect();
+    let mut tasks = Vec::new();
+    for (worker, chunk) in chunks.iter().cloned().enumerate() {
+        let mut client = clients[worker % connections].clone();
+        tasks.push(tokio::spawn(async move {
+            let mut out = Vec::new();
+            for i in chunk {
+                let response = client
+                    .create_session(pb::CreateSessionRequest {
+                        user_id: format!("bench-user-{}", i % 500),
+                        user_agent: Some("bench".into()),
+                        ip_address: Some("127.0.0.1".into()),
+                        supabase_session_id: Some(format!("bench-sb-{i}")),
+                        refresh_secret: vec![7; 32],
+                        token_hash: hash(&token(i, 1)),
+                        key_id: "bench".into(),
+                    })
+                    .await?
+                    .into_inner();
+                let id = response
+                    .state
+                    .and_then(|s| s.session)
+                    .map(|s| s.id)
+                    .unwrap_or_default();
+                out.push((i, id));
+            }
+            Ok::<_, tonic::Status>(out)
+        }));
+    }
+    for task in tasks {
+        for (i, id) in task.await?? {
+            ids[i] = id;
+        }
+    }
+    println!(
+        "setup: {sessions} sessions created in {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
+    println!();
+    println!("| phase | calls | errors | seconds | calls/s | p50 ms | p99 ms | max ms |");
+    println!("|---|---|---|---|---|---|---|---|");
+
+    let ids = std::sync::Arc::new(ids);
+    let budget = Duration::from_secs(seconds);
+    let per_worker = max_calls / concurrency;
+
+    // Phase 1: validations of random sessions.
+    let phase_start = Instant::now();
+    let mut tasks = Vec::new();
+    for worker in 0..concurrency {
+        let mut client = clients[worker % connections].clone();
+        let ids = ids.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::with_capacity(16_384);
+            let mut errors = 0;
+            let mut n = worker.wrapping_mul(7919);
+            while phase_start.elapsed() < budget && latencies.len() < per_worker {
+                n = n
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                let id = ids[(n >> 33) % ids.len()].clone();
+                let t = Instant::now();
+                match client
+                    .validate_session(pb::ValidateSessionRequest { session_id: id })
+                    .await
+                {
+                    Ok(_) => latencies.push(t.elapsed().as_micros() as u32),
+                    Err(_) => errors += 1,
+                }
+            }
+            (latencies, errors)
+        }));
+    }
+    let mut phase = Phase {
+        name: "ValidateSession",
+        calls: 0,
+        errors: 0,
+        elapsed: Duration::ZERO,
+        latencies_us: Vec::new(),
+    };
+    for task in tasks {
+        let (latencies, errors) = task.await?;
+        phase.calls += latencies.len();
+        phase.errors += errors;
+        phase.latencies_us.extend(latencies);
+    }
+    phase.elapsed = phase_start.elapsed();
+    phase.report();
+
+    // Phase 2: rotations; each caller rotates the chains of its own sessions.
+    let phase_start = Instant::now();
+    let mut tasks = Vec::new();
+    for (worker, chunk) in chunks.into_iter().enumerate() {
+        let mut client = clients[worker % connections].clone();
+        let ids = ids.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut generations = vec![1_u64; chunk.len()];
+            let mut latencies = Vec::with_capacity(4_096);
+            let mut errors = 0;
+            let mut k = 0;
+            while phase_start.elapsed() < budget
+                && latencies.len() < per_worker
+                && !chunk.is_empty()
+            {
+                let slot = k % chunk.len();
+                k += 1;
+                let i = chunk[slot];
+                let g = generations[slot];
+                let request = pb::RotateRefreshTokenRequest {
+                    session_id: ids[i].clone(),
+                    presented_generation: g,
+                    presented_token_hash: hash(&token(i, g)),
+                    next_token_hash: hash(&token(i, g + 1)),
+                    next_key_id: "bench".into(),
+                    reuse_interval_ms: 10_000,
+                };
+                let t = Instant::now();
+                match client.rotate_refresh_token(request).await {
+                    Ok(response) if response.get_ref().outcome() == pb::RotateOutcome::Rotated => {
+                        latencies.push(t.elapsed().as_micros() as u32);
+                        generations[slot] = g + 1;
+                    }
+                    _ => errors += 1,
+                }
+            }
+            (latencies, errors)
+        }));
+    }
+    let mut phase = Phase {
+        name: "RotateRefreshToken",
+        calls: 0,
+        errors: 0,
+        elapsed: Duration::ZERO,
+        latencies_us: Vec::new(),
+    };
+    for task in tasks {
+        let (latencies, errors) = task.await?;
+        phase.calls += latencies.len();
+        phase.errors += errors;
+        phase.latencies_us.extend(latencies);
+    }
+    phase.elapsed = phase_start.elapsed();
+    phase.report();
+
+    let _ = stop.send(());
+    server.await??;
+    database.drop_database().await;
+    Ok(())
+}
