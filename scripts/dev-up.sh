@@ -241,7 +241,8 @@ nginx -t -q -p "$dev_dir/nginx" -c "$dev_dir/nginx/nginx.conf" ||
     die "nginx rejected the rendered gateway config ($dev_dir/nginx/nginx.conf)"
 start gateway nginx -p "$dev_dir/nginx" -c "$dev_dir/nginx/nginx.conf"
 wait_for gateway http_ok "http://127.0.0.1:$gateway_port/healthz"
-wait_for gateway http_ok "http://127.0.0.1:$gateway_port/api/auth/.well-known/jwks.json"
+http_ok "http://127.0.0.1:$gateway_port/api/auth/.well-known/jwks.json" ||
+    die "the gateway does not reach auth-service (see $dev_dir/logs/gateway-error.log)"
 
 touch "$dev_dir/ready"
 cat <<EOF
