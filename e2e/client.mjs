@@ -50,7 +50,6 @@ const options = {
   reconnectionDelayMax: 1000,
   timeout: 5000,
   extraHeaders,
-  withCredentials: true,
 };
 if (mode === "auth") options.auth = { token };
 if (env.TRANSPORTS) options.transports = env.TRANSPORTS.split(",");

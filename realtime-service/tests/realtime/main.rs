@@ -1,0 +1,10 @@
+//! realtime-service integration tests: real session-store, real RabbitMQ,
+//! real socket.io-client (Node). See helpers.rs for the harness.
+
+mod helpers;
+
+mod connect;
+mod instances;
+mod operations;
+mod revocation;
+mod rooms;
