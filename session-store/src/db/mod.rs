@@ -6,6 +6,7 @@
 pub mod connect;
 pub mod migrations;
 pub mod pool;
+pub mod prepared;
 pub mod schema;
 
 pub use pool::{DbPool, build_pool};

@@ -22,6 +22,7 @@ pub use rows::{RefreshState, SessionRow};
 pub use sessions::{Created, NewSession};
 
 use crate::db::DbPool;
+use crate::db::prepared::Prepared;
 use crate::db::schema::{refresh_tokens, user_sessions};
 use crate::domain::{Lifetimes, RevokeReason};
 
@@ -57,16 +58,18 @@ async fn revoke_ids(
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let revoked = diesel::update(
-        user_sessions::table
-            .filter(user_sessions::id.eq_any(ids))
-            .filter(user_sessions::revoked_at.is_null()),
+    let revoked = Prepared(
+        diesel::update(
+            user_sessions::table
+                .filter(user_sessions::id.eq_any(ids))
+                .filter(user_sessions::revoked_at.is_null()),
+        )
+        .set((
+            user_sessions::revoked_at.eq(Some(now)),
+            user_sessions::revoked_reason.eq(Some(reason.as_str())),
+        ))
+        .returning(SessionRow::as_returning()),
     )
-    .set((
-        user_sessions::revoked_at.eq(Some(now)),
-        user_sessions::revoked_reason.eq(Some(reason.as_str())),
-    ))
-    .returning(SessionRow::as_returning())
     .get_results(conn)
     .await?;
     revoke_refresh_rows(conn, ids, now).await?;
@@ -78,12 +81,14 @@ async fn revoke_refresh_rows(
     ids: &[String],
     now: DateTime<Utc>,
 ) -> QueryResult<usize> {
-    diesel::update(
-        refresh_tokens::table
-            .filter(refresh_tokens::session_id.eq_any(ids))
-            .filter(refresh_tokens::revoked_at.is_null()),
+    Prepared(
+        diesel::update(
+            refresh_tokens::table
+                .filter(refresh_tokens::session_id.eq_any(ids))
+                .filter(refresh_tokens::revoked_at.is_null()),
+        )
+        .set(refresh_tokens::revoked_at.eq(Some(now))),
     )
-    .set(refresh_tokens::revoked_at.eq(Some(now)))
     .execute(conn)
     .await
 }

@@ -11,6 +11,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
 use super::sessions::current_key_id;
 use super::{Repository, SessionRow, StoreError, revoke_ids};
+use crate::db::prepared::Prepared;
 use crate::db::schema::{refresh_tokens, user_sessions};
 use crate::domain::{
     Generation, KeyId, Lifetimes, RevokeReason, SessionId, SessionStatus, TokenHash,
@@ -131,12 +132,14 @@ async fn rotate_in_transaction(
     let current = Generation::from_db(session.current_generation);
     if presented == current {
         let next = current.next();
-        diesel::update(
-            refresh_tokens::table
-                .filter(refresh_tokens::session_id.eq(session_id))
-                .filter(refresh_tokens::generation.eq(Some(current.get()))),
+        Prepared(
+            diesel::update(
+                refresh_tokens::table
+                    .filter(refresh_tokens::session_id.eq(session_id))
+                    .filter(refresh_tokens::generation.eq(Some(current.get()))),
+            )
+            .set(refresh_tokens::rotated_at.eq(Some(now))),
         )
-        .set(refresh_tokens::rotated_at.eq(Some(now)))
         .execute(conn)
         .await?;
         diesel::insert_into(refresh_tokens::table)
@@ -150,14 +153,16 @@ async fn rotate_in_transaction(
             ))
             .execute(conn)
             .await?;
-        let session = diesel::update(user_sessions::table.find(session_id))
-            .set((
-                user_sessions::current_generation.eq(next.get()),
-                user_sessions::last_seen_at.eq(now),
-            ))
-            .returning(SessionRow::as_returning())
-            .get_result(conn)
-            .await?;
+        let session = Prepared(
+            diesel::update(user_sessions::table.find(session_id))
+                .set((
+                    user_sessions::current_generation.eq(next.get()),
+                    user_sessions::last_seen_at.eq(now),
+                ))
+                .returning(SessionRow::as_returning()),
+        )
+        .get_result(conn)
+        .await?;
         return Ok(Rotation {
             outcome: RotateOutcome::Rotated,
             session,

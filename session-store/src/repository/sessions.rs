@@ -7,6 +7,7 @@ use diesel::sql_types::{Text, Timestamptz};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
 use super::{RefreshState, Repository, SessionRow, StoreError, revoke_ids};
+use crate::db::prepared::Prepared;
 use crate::db::schema::{refresh_tokens, user_sessions};
 use crate::domain::{
     Generation, IpAddress, KeyId, Lifetimes, RefreshSecret, RevokeReason, SessionId, SessionStatus,
@@ -121,16 +122,18 @@ impl Repository {
              WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM touched)"
         );
         let mut conn = self.conn().await?;
-        diesel::sql_query(statement)
-            .bind::<Text, _>(session_id.as_str())
-            .bind::<Timestamptz, _>(now)
-            .bind::<Timestamptz, _>(touch_before)
-            .bind::<Timestamptz, _>(lifetimes.idle_cutoff(now))
-            .bind::<Timestamptz, _>(lifetimes.created_cutoff(now))
-            .get_result::<SessionRow>(&mut conn)
-            .await
-            .optional()?
-            .ok_or(StoreError::NotFound)
+        Prepared(
+            diesel::sql_query(statement)
+                .bind::<Text, _>(session_id.as_str())
+                .bind::<Timestamptz, _>(now)
+                .bind::<Timestamptz, _>(touch_before)
+                .bind::<Timestamptz, _>(lifetimes.idle_cutoff(now))
+                .bind::<Timestamptz, _>(lifetimes.created_cutoff(now)),
+        )
+        .get_result::<SessionRow>(&mut conn)
+        .await
+        .optional()?
+        .ok_or(StoreError::NotFound)
     }
 
     /// Revokes one session of `user_id`. Another user's session is NOT_FOUND.
