@@ -37,15 +37,78 @@ fn token(session: usize, generation: u64) -> String {
     format!("bench-{session}-{generation}")
 }
 
+/// CPU seconds (user + system) of a process, from /proc (Linux).
+fn cpu_seconds(pid: &str) -> f64 {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return 0.0;
+    };
+    // Fields after the command name (which may contain spaces) start at index 2.
+    let Some(rest) = stat.rsplit_once(')').map(|(_, rest)| rest) else {
+        return 0.0;
+    };
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // utime and stime are fields 14 and 15 (1-based), i.e. 11 and 12 here; 100 ticks/s.
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+/// CPU used so far by this process (server + load generator) and by the
+/// Postgres backends serving the benchmark database.
+struct CpuProbe {
+    admin: tokio_postgres::Client,
+    database: String,
+}
+
+impl CpuProbe {
+    async fn sample(&self) -> (f64, f64) {
+        let pids = self
+            .admin
+            .query(
+                "SELECT pid::text FROM pg_stat_activity WHERE datname = $1",
+                &[&self.database],
+            )
+            .await
+            .map(|rows| {
+                rows.iter()
+                    .map(|r| r.get::<_, String>(0))
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default();
+        let postgres = pids.iter().map(|pid| cpu_seconds(pid)).sum();
+        (cpu_seconds("self"), postgres)
+    }
+}
+
 struct Phase {
     name: &'static str,
     calls: usize,
     errors: usize,
     elapsed: Duration,
     latencies_us: Vec<u32>,
+    cpu_self: f64,
+    cpu_postgres: f64,
+    cpu_note: String,
 }
 
 impl Phase {
+    fn new(name: &'static str) -> Self {
+        Self {
+            name,
+            calls: 0,
+            errors: 0,
+            elapsed: Duration::ZERO,
+            latencies_us: Vec::new(),
+            cpu_self: 0.0,
+            cpu_postgres: 0.0,
+            cpu_note: String::new(),
+        }
+    }
+
     fn report(&mut self) {
         self.latencies_us.sort_unstable();
         let pick = |q: f64| {
@@ -62,6 +125,14 @@ impl Phase {
             pick(0.5),
             pick(0.99),
             pick(1.0),
+        );
+        let per_call = |seconds: f64| seconds * 1e6 / self.calls.max(1) as f64;
+        let (own, pg) = (per_call(self.cpu_self), per_call(self.cpu_postgres));
+        self.cpu_note = format!(
+            "{}: CPU per call {own:.0} us in session-store + load generator, {pg:.0} us in Postgres \
+             backends; two idle cores would allow about {:.0} calls/s",
+            self.name,
+            2e6 / (own + pg).max(1.0),
         );
     }
 }
@@ -147,10 +218,22 @@ async fn main() -> anyhow::Result<()> {
     println!("|---|---|---|---|---|---|---|---|");
 
     let ids = std::sync::Arc::new(ids);
+    let (admin, admin_connection) = tokio_postgres::connect(
+        session_store::test_support::DEFAULT_ADMIN_URL,
+        tokio_postgres::NoTls,
+    )
+    .await?;
+    tokio::spawn(admin_connection);
+    let probe = CpuProbe {
+        admin,
+        database: database.name().to_owned(),
+    };
+    let mut notes = Vec::new();
     let budget = Duration::from_secs(seconds);
     let per_worker = max_calls / concurrency;
 
     // Phase 1: validations of random sessions.
+    let cpu_start = probe.sample().await;
     let phase_start = Instant::now();
     let mut tasks = Vec::new();
     for worker in 0..concurrency {
@@ -177,13 +260,7 @@ async fn main() -> anyhow::Result<()> {
             (latencies, errors)
         }));
     }
-    let mut phase = Phase {
-        name: "ValidateSession",
-        calls: 0,
-        errors: 0,
-        elapsed: Duration::ZERO,
-        latencies_us: Vec::new(),
-    };
+    let mut phase = Phase::new("ValidateSession");
     for task in tasks {
         let (latencies, errors) = task.await?;
         phase.calls += latencies.len();
@@ -191,9 +268,14 @@ async fn main() -> anyhow::Result<()> {
         phase.latencies_us.extend(latencies);
     }
     phase.elapsed = phase_start.elapsed();
+    let cpu_end = probe.sample().await;
+    phase.cpu_self = cpu_end.0 - cpu_start.0;
+    phase.cpu_postgres = cpu_end.1 - cpu_start.1;
     phase.report();
+    notes.push(std::mem::take(&mut phase.cpu_note));
 
     // Phase 2: rotations; each caller rotates the chains of its own sessions.
+    let cpu_start = probe.sample().await;
     let phase_start = Instant::now();
     let mut tasks = Vec::new();
     for (worker, chunk) in chunks.into_iter().enumerate() {
@@ -232,13 +314,7 @@ async fn main() -> anyhow::Result<()> {
             (latencies, errors)
         }));
     }
-    let mut phase = Phase {
-        name: "RotateRefreshToken",
-        calls: 0,
-        errors: 0,
-        elapsed: Duration::ZERO,
-        latencies_us: Vec::new(),
-    };
+    let mut phase = Phase::new("RotateRefreshToken");
     for task in tasks {
         let (latencies, errors) = task.await?;
         phase.calls += latencies.len();
@@ -246,8 +322,16 @@ async fn main() -> anyhow::Result<()> {
         phase.latencies_us.extend(latencies);
     }
     phase.elapsed = phase_start.elapsed();
+    let cpu_end = probe.sample().await;
+    phase.cpu_self = cpu_end.0 - cpu_start.0;
+    phase.cpu_postgres = cpu_end.1 - cpu_start.1;
     phase.report();
+    notes.push(std::mem::take(&mut phase.cpu_note));
 
+    println!();
+    for note in notes {
+        println!("{note}");
+    }
     let _ = stop.send(());
     server.await??;
     database.drop_database().await;
