@@ -4,15 +4,19 @@
 //! retried request) queue up: the first rotates, the others then see a
 //! generation superseded a moment ago and get the current one back, so
 //! exactly one new generation exists however many callers raced.
+//!
+//! Hot path: BEGIN, one statement to lock and read, one statement for the
+//! three writes, COMMIT (statements kept prepared).
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Nullable, Text, Timestamptz};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
 use super::sessions::current_key_id;
 use super::{Repository, SessionRow, StoreError, revoke_ids};
 use crate::db::prepared::Prepared;
-use crate::db::schema::{refresh_tokens, user_sessions};
+use crate::db::schema::refresh_tokens;
 use crate::domain::{
     Generation, KeyId, Lifetimes, RevokeReason, SessionId, SessionStatus, TokenHash,
 };
@@ -69,6 +73,39 @@ impl Repository {
     }
 }
 
+/// The session row, locked, with the presented generation's refresh row.
+#[derive(QueryableByName)]
+struct Locked {
+    #[diesel(embed)]
+    session: SessionRow,
+    #[diesel(sql_type = Nullable<Text>)]
+    presented_hash: Option<String>,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    presented_rotated_at: Option<DateTime<Utc>>,
+}
+
+/// One round trip: lock the session row (only it: `FOR UPDATE OF s`) and read
+/// the presented generation's hash and rotation time.
+const LOCK_SESSION: &str = "SELECT s.id, s.user_id, s.user_agent, s.ip_address, s.created_at, \
+     s.last_seen_at, s.revoked_at, s.revoked_reason, s.supabase_session_id, s.current_generation, \
+     r.token_hash AS presented_hash, r.rotated_at AS presented_rotated_at \
+     FROM user_sessions s \
+     LEFT JOIN refresh_tokens r ON r.session_id = s.id AND r.generation = $2 \
+     WHERE s.id = $1 \
+     FOR UPDATE OF s";
+
+/// One round trip for the three writes of a rotation: mark the presented
+/// generation rotated, insert the next one, advance the session.
+const ROTATE: &str = "WITH superseded AS ( \
+         UPDATE refresh_tokens SET rotated_at = $1 WHERE session_id = $2 AND generation = $3 \
+     ), issued AS ( \
+         INSERT INTO refresh_tokens (session_id, token_hash, created_at, generation, key_id, expires_at) \
+         VALUES ($2, $4, $1, $5, $6, $7) \
+     ) \
+     UPDATE user_sessions SET current_generation = $5, last_seen_at = $1 WHERE id = $2 \
+     RETURNING id, user_id, user_agent, ip_address, created_at, last_seen_at, revoked_at, \
+         revoked_reason, supabase_session_id, current_generation";
+
 async fn rotate_in_transaction(
     conn: &mut AsyncPgConnection,
     request: &RotateRequest,
@@ -76,14 +113,17 @@ async fn rotate_in_transaction(
     now: DateTime<Utc>,
 ) -> Result<Rotation, StoreError> {
     let session_id = request.session_id.as_str();
-    let session = user_sessions::table
-        .find(session_id)
-        .select(SessionRow::as_select())
-        .for_update()
-        .first(conn)
-        .await
-        .optional()?
-        .ok_or(StoreError::NotFound)?;
+    let presented = request.presented_generation;
+    let locked = Prepared(
+        diesel::sql_query(LOCK_SESSION)
+            .bind::<Text, _>(session_id)
+            .bind::<BigInt, _>(presented.get()),
+    )
+    .get_result::<Locked>(conn)
+    .await
+    .optional()?
+    .ok_or(StoreError::NotFound)?;
+    let session = locked.session;
     match lifetimes.status(
         session.created_at,
         session.last_seen_at,
@@ -113,15 +153,26 @@ async fn rotate_in_transaction(
         SessionStatus::Active => {}
     }
 
-    let presented = request.presented_generation;
-    let (stored_hash, rotated_at) = refresh_tokens::table
-        .filter(refresh_tokens::session_id.eq(session_id))
-        .filter(refresh_tokens::generation.eq(Some(presented.get())))
-        .select((refresh_tokens::token_hash, refresh_tokens::rotated_at))
-        .first::<(String, Option<DateTime<Utc>>)>(conn)
-        .await
-        .optional()?
-        .ok_or(StoreError::GenerationNotFound)?;
+    // The joined refresh row comes from the statement's snapshot, taken
+    // BEFORE the lock was granted: if a concurrent rotation held the lock, the
+    // session row is re-read at its newest version (READ COMMITTED re-check)
+    // but the joined row is not, so its `rotated_at` may be stale. It is only
+    // trusted when the presented generation is still current (then nothing
+    // about it changed); otherwise the row is read again under the lock.
+    let current = Generation::from_db(session.current_generation);
+    let presented_row = match locked.presented_hash {
+        Some(hash) if presented == current => Some((hash, locked.presented_rotated_at)),
+        _ => refresh_tokens::table
+            .filter(refresh_tokens::session_id.eq(session_id))
+            .filter(refresh_tokens::generation.eq(Some(presented.get())))
+            .select((refresh_tokens::token_hash, refresh_tokens::rotated_at))
+            .first::<(String, Option<DateTime<Utc>>)>(conn)
+            .await
+            .optional()?,
+    };
+    let Some((stored_hash, rotated_at)) = presented_row else {
+        return Err(StoreError::GenerationNotFound);
+    };
     if !request.presented_hash.matches(&stored_hash) {
         return Ok(Rotation::without_token(
             RotateOutcome::TokenMismatch,
@@ -129,39 +180,19 @@ async fn rotate_in_transaction(
         ));
     }
 
-    let current = Generation::from_db(session.current_generation);
     if presented == current {
         let next = current.next();
-        Prepared(
-            diesel::update(
-                refresh_tokens::table
-                    .filter(refresh_tokens::session_id.eq(session_id))
-                    .filter(refresh_tokens::generation.eq(Some(current.get()))),
-            )
-            .set(refresh_tokens::rotated_at.eq(Some(now))),
-        )
-        .execute(conn)
-        .await?;
-        diesel::insert_into(refresh_tokens::table)
-            .values((
-                refresh_tokens::session_id.eq(session_id),
-                refresh_tokens::token_hash.eq(request.next_hash.as_str()),
-                refresh_tokens::created_at.eq(now),
-                refresh_tokens::generation.eq(Some(next.get())),
-                refresh_tokens::key_id.eq(Some(request.next_key_id.as_str())),
-                refresh_tokens::expires_at.eq(Some(lifetimes.lifetime_end(session.created_at))),
-            ))
-            .execute(conn)
-            .await?;
         let session = Prepared(
-            diesel::update(user_sessions::table.find(session_id))
-                .set((
-                    user_sessions::current_generation.eq(next.get()),
-                    user_sessions::last_seen_at.eq(now),
-                ))
-                .returning(SessionRow::as_returning()),
+            diesel::sql_query(ROTATE)
+                .bind::<Timestamptz, _>(now)
+                .bind::<Text, _>(session_id)
+                .bind::<BigInt, _>(current.get())
+                .bind::<Text, _>(request.next_hash.as_str())
+                .bind::<BigInt, _>(next.get())
+                .bind::<Text, _>(request.next_key_id.as_str())
+                .bind::<Timestamptz, _>(lifetimes.lifetime_end(session.created_at)),
         )
-        .get_result(conn)
+        .get_result::<SessionRow>(conn)
         .await?;
         return Ok(Rotation {
             outcome: RotateOutcome::Rotated,

@@ -3,7 +3,6 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{Text, Timestamptz};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
 use super::{RefreshState, Repository, SessionRow, StoreError, revoke_ids};
@@ -35,9 +34,6 @@ pub struct Created {
     pub state: RefreshState,
     pub created: bool,
 }
-
-const SESSION_COLUMNS: &str = "id, user_id, user_agent, ip_address, created_at, last_seen_at, \
-     revoked_at, revoked_reason, supabase_session_id, current_generation";
 
 impl Repository {
     /// Creates a session with refresh generation 1, or returns the live session
@@ -103,37 +99,42 @@ impl Repository {
         state_of(&mut conn, row, secret).await
     }
 
-    /// The session's state; bumps `last_seen_at` when it is older than the
-    /// touch interval, in the same single statement (no extra round trip).
+    /// The session's state. Reading is one cached `SELECT`; only when
+    /// `last_seen_at` is older than the touch interval (at most about once a
+    /// minute per session) a conditional `UPDATE` follows, which concurrent
+    /// validators cannot repeat (its condition no longer holds once written).
     pub async fn validate(&self, session_id: &SessionId) -> Result<SessionRow, StoreError> {
         let now = Utc::now();
         let lifetimes = self.lifetimes;
-        let touch_before = now - lifetimes.touch_interval();
-        let statement = format!(
-            "WITH touched AS (
-                UPDATE user_sessions SET last_seen_at = $2
-                WHERE id = $1 AND revoked_at IS NULL
-                  AND last_seen_at < $3 AND last_seen_at > $4 AND created_at > $5
-                RETURNING {SESSION_COLUMNS}
-             )
-             SELECT {SESSION_COLUMNS} FROM touched
-             UNION ALL
-             SELECT {SESSION_COLUMNS} FROM user_sessions
-             WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM touched)"
-        );
         let mut conn = self.conn().await?;
-        Prepared(
-            diesel::sql_query(statement)
-                .bind::<Text, _>(session_id.as_str())
-                .bind::<Timestamptz, _>(now)
-                .bind::<Timestamptz, _>(touch_before)
-                .bind::<Timestamptz, _>(lifetimes.idle_cutoff(now))
-                .bind::<Timestamptz, _>(lifetimes.created_cutoff(now)),
+        let row = user_sessions::table
+            .find(session_id.as_str())
+            .select(SessionRow::as_select())
+            .first(&mut conn)
+            .await
+            .optional()?
+            .ok_or(StoreError::NotFound)?;
+        let touch_before = now - lifetimes.touch_interval();
+        let stale = row.last_seen_at < touch_before;
+        let active = lifetimes.status(row.created_at, row.last_seen_at, row.revoked_at, now)
+            == SessionStatus::Active;
+        if !(stale && active) {
+            return Ok(row);
+        }
+        let touched = Prepared(
+            diesel::update(
+                user_sessions::table
+                    .find(session_id.as_str())
+                    .filter(user_sessions::revoked_at.is_null())
+                    .filter(user_sessions::last_seen_at.lt(touch_before)),
+            )
+            .set(user_sessions::last_seen_at.eq(now))
+            .returning(SessionRow::as_returning()),
         )
-        .get_result::<SessionRow>(&mut conn)
+        .get_result(&mut conn)
         .await
-        .optional()?
-        .ok_or(StoreError::NotFound)
+        .optional()?;
+        Ok(touched.unwrap_or(row))
     }
 
     /// Revokes one session of `user_id`. Another user's session is NOT_FOUND.
