@@ -61,6 +61,9 @@ test('two browsers sign in on the demo page and chat in the same Dark Room', asy
   const alice = await openDemo('alice');
   const bob = await openDemo('bob');
   try {
+    // The old frontend died on a missing API_CONFIG; the page defines it before use.
+    assert.equal(await alice.page.evaluate(() => window.API_CONFIG.getServerUrl()), env.origin);
+
     // Alice uses the launcher's dev token button; Bob pastes his own Supabase token.
     await alice.page.click('#load-dev-token');
     await expectStep(alice.page, 'Supabase token loaded');
@@ -98,6 +101,11 @@ test('two browsers sign in on the demo page and chat in the same Dark Room', asy
 
     await alice.page.screenshot({ path: path.join(outputDir, 'alice.png'), fullPage: true });
     await bob.page.screenshot({ path: path.join(outputDir, 'bob.png'), fullPage: true });
+
+    // The refresh token lives in an httpOnly cookie scoped to /api/auth: the browser
+    // sends it through the gateway and gets a rotated one back.
+    await alice.page.click('#refresh');
+    await expectStep(alice.page, 'Session refreshed');
 
     // Logging out ends the session cleanly, still without console errors.
     await bob.page.click('#logout');

@@ -18,6 +18,7 @@ import {
   uniqueSlug,
 } from './helpers.mjs';
 
+const quote = (value) => String(value).replace(/'/g, "''");
 const sockets = [];
 function track(socket) {
   sockets.push(socket);
@@ -49,13 +50,24 @@ describe('sign-in through the gateway', () => {
       headers: { 'X-Forwarded-For': '203.0.113.66' },
     });
     const rows = await sql(
-      `SELECT user_id, ip_address, revoked_at IS NULL FROM user_sessions WHERE id = '${session.sessionId.replace(/'/g, "''")}'`,
+      `SELECT user_id, ip_address, revoked_at IS NULL FROM user_sessions WHERE id = '${quote(session.sessionId)}'`,
     );
     assert.equal(rows.length, 1, 'exactly one user_sessions row for the bridged session');
     const [userId, ipAddress, active] = rows[0];
     assert.equal(userId, user.sub);
-    assert.equal(ipAddress, '127.0.0.23', 'nginx overwrote X-Forwarded-For with the peer address');
+    assert.equal(ipAddress, '127.0.0.23', 'the address nginx saw');
     assert.equal(active, 't');
+  });
+
+  test('nginx overwrites X-Forwarded-For instead of passing the client value on', async () => {
+    // From 127.0.0.1 (itself a trusted proxy address) a passed-on header would be believed.
+    const session = await signIn(await supabaseToken(), {
+      localAddress: '127.0.0.1',
+      headers: { 'X-Forwarded-For': '203.0.113.77' },
+    });
+    const rows = await sql(`SELECT ip_address FROM user_sessions WHERE id = '${quote(session.sessionId)}'`);
+    assert.equal(rows.length, 1);
+    assert.notEqual(rows[0][0], '203.0.113.77', 'a client-supplied X-Forwarded-For reached the service');
   });
 
   test('bridging the same Supabase session again returns the same backend session', async () => {
@@ -202,7 +214,7 @@ describe('rooms in real time', () => {
       body: {},
     });
     assert.equal(response.status, 200, response.body);
-    const rows = await sql(`SELECT revoked_at IS NOT NULL FROM user_sessions WHERE id = '${session.sessionId}'`);
+    const rows = await sql(`SELECT revoked_at IS NOT NULL FROM user_sessions WHERE id = '${quote(session.sessionId)}'`);
     assert.deepEqual(rows, [['t']]);
     const outcome = await Promise.race([
       kicked,
