@@ -30,7 +30,7 @@ use crate::state::AppState;
 use crate::store::SessionStore;
 
 /// Largest request body accepted (bodies only ever carry one token).
-const MAX_BODY_BYTES: usize = 64 * 1024;
+const MAX_BODY_BYTES: usize = 256 * 1024;
 
 pub struct Application {
     port: u16,
@@ -163,8 +163,10 @@ impl Application {
             result = &mut server => return result.context("HTTP server failed"),
             () = shutdown => {}
         }
-        handle.stop(true).await;
-        server.await.context("HTTP server failed while stopping")?;
+        // The server future must keep being polled while it drains: in an
+        // existing Tokio runtime it runs the command loop that executes `stop`.
+        let (_, result) = tokio::join!(handle.stop(true), server);
+        result.context("HTTP server failed while stopping")?;
         tracing::info!("auth-service stopped");
         Ok(())
     }
