@@ -92,6 +92,9 @@ test('two browsers sign in on the demo page and chat in the same Dark Room', asy
     await alice.page.fill('#message-text', text);
     await alice.page.click('#send');
     await bob.page.locator('#messages li .text', { hasText: text }).waitFor({ timeout: 5_000 });
+    // The sender sees her own message once, marked as hers.
+    await alice.page.locator('#messages li.mine .text', { hasText: text }).waitFor({ timeout: 5_000 });
+    assert.equal(await alice.page.locator('#messages li .text', { hasText: text }).count(), 1);
     const sender = await bob.page
       .locator('#messages li', { hasText: text })
       .locator('.from')

@@ -18,6 +18,9 @@
     sessionId: null,
     socket: null,
     room: null,
+    // Message ids already on screen: our own messages are shown from the ack, and an
+    // echo from the server (if any) must not show them twice.
+    shown: new Set(),
   };
 
   function step(text, ok = true) {
@@ -47,7 +50,11 @@
     return 'someone';
   }
 
-  function showMessage(message) {
+  function showMessage(message, mine = false) {
+    if (message.id) {
+      if (state.shown.has(message.id)) return;
+      state.shown.add(message.id);
+    }
     const item = document.createElement('li');
     item.dataset.room = message.room || '';
     item.dataset.id = message.id || '';
@@ -58,7 +65,7 @@
     text.className = 'text';
     text.textContent = message.text;
     item.append(from, text);
-    if (typeof message.from === 'object' && message.from && message.from.id === state.userId) {
+    if (mine || (typeof message.from === 'object' && message.from && message.from.id === state.userId)) {
       item.classList.add('mine');
     }
     appendMessage(item);
@@ -229,6 +236,7 @@
     }
     state.room = ack.room || room;
     $('messages').replaceChildren();
+    state.shown.clear();
     for (const message of ack.history || []) showMessage(message);
     showMembers(ack.members);
     setInRoom(true);
@@ -267,6 +275,8 @@
       return;
     }
     $('message-text').value = '';
+    // The server sends room messages to the other members; show ours from the ack.
+    showMessage({ room: state.room, id: ack.id, from: 'You', text, ts: ack.ts }, true);
   }
 
   async function logout() {
