@@ -53,13 +53,36 @@ if grep -n '\${NEXUS_' "$work/nginx/conf.d/nexus.conf" | grep -v '^\s*[0-9]*:\s*
     failed=1
 fi
 
+# The nginx image's entrypoint substitutes EVERY variable defined in the container, not
+# just ours: render the template that way too, with a container-like environment, and
+# require the same result (no nginx $variable may collide with an environment name).
+echo "== the image's envsubst (all defined variables) renders what ours renders"
+image_env=(PATH=/usr/sbin:/usr/bin:/sbin:/bin HOSTNAME=gateway HOME=/root NGINX_VERSION=1.27.5
+    PKG_RELEASE=1 NJS_VERSION=0.8.10 NJS_RELEASE=1 DYNPKG_RELEASE=1 PWD=/ SHLVL=1
+    NEXUS_GATEWAY_LISTEN=8002 NEXUS_AUTH_UPSTREAM=auth-service:8001
+    NEXUS_REALTIME_UPSTREAM_1=realtime-1:8003 NEXUS_REALTIME_UPSTREAM_2=realtime-2:8003
+    NEXUS_HTML_ROOT=/usr/share/nginx/html NEXUS_ACCESS_LOG=/var/log/nginx/access.log
+    NEXUS_ERROR_LOG=/var/log/nginx/error.log)
+all_vars="$(env -i "${image_env[@]}" bash -c 'printf "\${%s} " $(compgen -e)')"
+ours='${NEXUS_GATEWAY_LISTEN} ${NEXUS_AUTH_UPSTREAM} ${NEXUS_REALTIME_UPSTREAM_1} ${NEXUS_REALTIME_UPSTREAM_2} ${NEXUS_HTML_ROOT} ${NEXUS_ACCESS_LOG} ${NEXUS_ERROR_LOG}'
+template="$root/deploy/gateway/templates/nexus.conf.template"
+if diff <(env -i "${image_env[@]}" envsubst "$all_vars" <"$template") \
+    <(env -i "${image_env[@]}" envsubst "$ours" <"$template") >/dev/null; then
+    echo "ok: same rendering"
+else
+    echo "the nginx image would substitute more than the NEXUS_ variables:"
+    diff <(env -i "${image_env[@]}" envsubst "$all_vars" <"$template") \
+        <(env -i "${image_env[@]}" envsubst "$ours" <"$template") || true
+    failed=1
+fi
+
 echo "== shell scripts parse"
 for script in "$root/scripts/dev-up.sh" "$root/deploy/e2e/run.sh" "$root/deploy/gateway/render-local.sh" "$0"; do
     bash -n "$script" || failed=1
 done
 
 if [[ "$failed" == 0 ]]; then
-    echo "deploy checks passed (compose schema, .env.example, nginx -t, shell syntax)"
+    echo "deploy checks passed (compose schema, .env.example, nginx -t, image rendering, shell syntax)"
 else
     echo "deploy checks FAILED (see above)"
 fi
