@@ -190,14 +190,23 @@
     });
     state.socket = socket;
 
+    let refreshedForThisRefusal = false;
     socket.on('connect', () => {
+      refreshedForThisRefusal = false;
       step('Socket connected successfully');
       setConnected(true);
       if (state.room) joinRoom(state.room);
     });
-    socket.on('connect_error', (error) => {
+    socket.on('connect_error', async (error) => {
       step(`Socket connection refused: ${error.message}`, false);
       setConnected(false);
+      // An access token lives 15 minutes: after a long outage the reconnect presents an
+      // expired one. Refresh once (cookie) and try again; a second refusal stays final.
+      if (error.message === 'unauthorized' && state.accessToken && !refreshedForThisRefusal) {
+        refreshedForThisRefusal = true;
+        await refreshSession();
+        if (state.socket === socket && state.accessToken) socket.connect();
+      }
     });
     socket.on('disconnect', (reason) => {
       setConnected(false);
