@@ -34,7 +34,7 @@ for arg in "$@"; do
         --release) profile=release ;;
         --no-build) build=0 ;;
         -h | --help)
-            sed -n '2,28p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+            sed -n '2,27p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
             exit 0
             ;;
         *)
@@ -215,6 +215,14 @@ port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 http_ok() { curl -fsS --max-time 2 -o /dev/null "$1"; }
 
 # ---------------------------------------------------------------- start
+# A port already taken (often a stack from an earlier run) would make a readiness check
+# answer for the wrong process: refuse up front.
+for port in "$store_port" "$auth_port" "$realtime_port_1" "$realtime_port_2" "$gateway_port"; do
+    if port_open "$port"; then
+        die "port $port is already in use (another stack running? see NEXUS_*_PORT in --help)"
+    fi
+done
+
 SESSION_STORE_LISTEN="127.0.0.1:$store_port" start session-store "$bin_dir/session-store"
 wait_for session-store port_open "$store_port"
 
