@@ -142,6 +142,9 @@ pub struct Backend {
 
 impl Backend {
     pub async fn start() -> Self {
+        if std::env::var("TEST_LOG").is_ok() {
+            nexus_common::telemetry::init("realtime-tests");
+        }
         Self {
             store: TestStore::spawn().await,
             jwks: Jwks::serve().await,

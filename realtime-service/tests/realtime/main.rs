@@ -8,3 +8,4 @@ mod instances;
 mod operations;
 mod revocation;
 mod rooms;
+mod through_auth;
