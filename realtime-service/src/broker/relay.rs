@@ -151,9 +151,11 @@ impl Relay {
 
 /// Keeps the relay connected until cancelled.
 pub async fn run(state: Arc<AppState>, io: SocketIo, amqp_url: String, stop: CancellationToken) {
+    // Named per instance so an operator (or a test) can tell connections apart.
+    let name = format!("realtime-relay {}", state.instance_id);
     loop {
         let connection = tokio::select! {
-            connection = nexus_common::amqp::connect_with_backoff(&amqp_url, "realtime-relay") => connection,
+            connection = nexus_common::amqp::connect_with_backoff(&amqp_url, &name) => connection,
             () = stop.cancelled() => return,
         };
         match attach(&state, &io, &connection, &stop).await {

@@ -38,9 +38,10 @@ pub async fn run(
         .max_capacity(100_000)
         .time_to_live(Duration::from_secs(3600))
         .build();
+    let name = format!("realtime-session-events {}", state.instance_id);
     loop {
         let connection = tokio::select! {
-            connection = nexus_common::amqp::connect_with_backoff(&amqp_url, "realtime-session-events") => connection,
+            connection = nexus_common::amqp::connect_with_backoff(&amqp_url, &name) => connection,
             () = stop.cancelled() => return,
         };
         let outcome = consume(&state, &io, &connection, &exchange, &seen, &stop).await;

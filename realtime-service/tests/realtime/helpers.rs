@@ -306,6 +306,7 @@ pub async fn delete_exchanges(names: &[&str]) {
 pub struct TestApp {
     pub addr: SocketAddr,
     pub url: String,
+    pub state: std::sync::Arc<realtime_service::state::AppState>,
     stop: Option<oneshot::Sender<()>>,
     server: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
@@ -330,6 +331,7 @@ impl TestApp {
         Self {
             addr,
             url: format!("http://{addr}"),
+            state,
             stop: Some(stop),
             server,
         }
@@ -346,7 +348,12 @@ impl TestApp {
     }
 
     pub async fn get(&self, path: &str) -> (u16, String) {
-        let response = reqwest::get(format!("{}{path}", self.url))
+        let response = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .expect("http client")
+            .get(format!("{}{path}", self.url))
+            .send()
             .await
             .expect("GET");
         let status = response.status().as_u16();

@@ -121,3 +121,81 @@ async fn recheck_kicks_a_session_revoked_without_an_event() {
     app.stop().await;
     backend.stop().await;
 }
+
+/// Closes this instance's broker connections (only them: other tests keep
+/// theirs, so this test can run in parallel with the rest).
+fn cut_broker_connections(instance: &str) -> usize {
+    let listing = std::process::Command::new("rabbitmqctl")
+        .args([
+            "list_connections",
+            "-q",
+            "--no-table-headers",
+            "pid",
+            "client_properties",
+        ])
+        .output()
+        .expect("rabbitmqctl is installed");
+    let listing = String::from_utf8_lossy(&listing.stdout);
+    let mut closed = 0;
+    for line in listing.lines().filter(|line| line.contains(instance)) {
+        let pid = line.split('\t').next().expect("pid column").trim();
+        let status = std::process::Command::new("rabbitmqctl")
+            .args([
+                "close_connection",
+                pid,
+                "realtime test cuts this instance's link",
+            ])
+            .status()
+            .expect("rabbitmqctl close_connection");
+        assert!(status.success());
+        closed += 1;
+    }
+    closed
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn consumer_reconnects_after_losing_the_broker() {
+    let backend = Backend::start().await;
+    let app = TestApp::spawn(backend.config()).await;
+    let sid = backend.session("bruno").await;
+    let mut client = connect(&app.url, &backend.jwks.token("bruno", &sid, None)).await;
+
+    assert_eq!(
+        cut_broker_connections(&app.state.instance_id),
+        2,
+        "relay + session events"
+    );
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while app.state.broker_connected() {
+        assert!(
+            Instant::now() < deadline,
+            "the instance did not notice the cut"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let (status, _) = app.get("/readyz").await;
+    assert_eq!(status, 503, "not ready without the broker");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !app.state.broker_connected() {
+        assert!(Instant::now() < deadline, "the instance did not reconnect");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(app.get("/readyz").await.0, 200);
+
+    // Revocation events work again on the new connection.
+    backend
+        .publish(
+            SessionEventKind::Revoked,
+            "bruno",
+            &sid,
+            Some("after_outage"),
+        )
+        .await;
+    assert_eq!(
+        client.event("session:revoked").await["reason"],
+        "after_outage"
+    );
+    client.close().await;
+    app.stop().await;
+    backend.stop().await;
+}
