@@ -78,3 +78,38 @@ async fn health_reports_serving_without_a_token() {
     }
     store.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reflection_lists_the_session_store_service() {
+    use tonic_reflection::pb::v1::ServerReflectionRequest;
+    use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
+    use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
+    use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
+
+    let store = TestStore::spawn_with(|config| config.token = Some(TOKEN.to_owned())).await;
+    let channel = tonic::transport::Endpoint::from_shared(store.url().to_owned())
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut reflection = ServerReflectionClient::new(channel);
+    let request = ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::ListServices(String::new())),
+    };
+    let mut responses = reflection
+        .server_reflection_info(futures::stream::iter(vec![request]))
+        .await
+        .unwrap()
+        .into_inner();
+    let response = responses.message().await.unwrap().expect("one response");
+    let Some(MessageResponse::ListServicesResponse(list)) = response.message_response else {
+        panic!("unexpected reflection answer {response:?}");
+    };
+    let names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
+    assert!(
+        names.contains(&session_store::startup::SERVICE_NAME.to_owned()),
+        "{names:?}"
+    );
+    store.stop().await;
+}
