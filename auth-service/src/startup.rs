@@ -53,6 +53,9 @@ impl Application {
                 "COOKIE_SECURE=false: cookies are sent over plain HTTP (development only)"
             );
         }
+        let listener = TcpListener::bind(settings.listen)
+            .with_context(|| format!("cannot listen on {}", settings.listen))?;
+        let port = listener.local_addr()?.port();
         let supabase = SupabaseVerifier::new(&settings.supabase).context("Supabase verifier")?;
         if let Some(jwks) = supabase.jwks() {
             let url = jwks.url().to_owned();
@@ -85,9 +88,6 @@ impl Application {
         });
         spawn_pruning(state.clone());
 
-        let listener = TcpListener::bind(settings.listen)
-            .with_context(|| format!("cannot listen on {}", settings.listen))?;
-        let port = listener.local_addr()?.port();
         let server_state = state.clone();
         let server = HttpServer::new(move || {
             App::new()

@@ -174,7 +174,7 @@ async fn bridging_the_same_supabase_session_twice_keeps_one_backend_session() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn bridge_accepts_the_token_in_a_json_body_and_jwks_signed_tokens() {
-    let env = TestEnv::spawn().await;
+    let env = TestEnv::spawn_with_rsa().await;
     let claims = supabase_claims();
     let response = env
         .app

@@ -46,42 +46,52 @@ pub fn init_tracing() {
     }
 }
 
-/// Keys the fake Supabase signs with; generated once per test binary.
-pub struct SupabaseKeys {
-    pub ec: EncodingKey,
-    pub rsa: EncodingKey,
-    pub rsa_public_pem: String,
-    pub jwks: JwkSet,
+/// EC key the fake Supabase signs with; generated once per test process.
+pub struct EcKey {
+    pub key: EncodingKey,
+    pub jwk: Jwk,
+}
+
+/// RSA key, generated only by the tests that need one (2048-bit generation
+/// takes seconds in a debug build).
+pub struct RsaKey {
+    pub key: EncodingKey,
+    pub public_pem: String,
+    pub jwk: Jwk,
 }
 
 pub const EC_KID: &str = "supabase-ec-1";
 pub const RSA_KID: &str = "supabase-rsa-1";
 
-pub fn supabase_keys() -> &'static SupabaseKeys {
-    static KEYS: OnceLock<SupabaseKeys> = OnceLock::new();
-    KEYS.get_or_init(|| {
+pub fn ec_key() -> &'static EcKey {
+    static KEY: OnceLock<EcKey> = OnceLock::new();
+    KEY.get_or_init(|| {
         use p256::pkcs8::EncodePrivateKey;
+        let secret = p256::SecretKey::random(&mut rand_core06::OsRng);
+        let key = EncodingKey::from_ec_der(secret.to_pkcs8_der().expect("pkcs8").as_bytes());
+        let mut jwk = Jwk::from_encoding_key(&key, Algorithm::ES256).expect("ec jwk");
+        jwk.common.key_id = Some(EC_KID.to_owned());
+        EcKey { key, jwk }
+    })
+}
+
+pub fn rsa_key() -> &'static RsaKey {
+    static KEY: OnceLock<RsaKey> = OnceLock::new();
+    KEY.get_or_init(|| {
         use rsa::pkcs1::EncodeRsaPrivateKey;
         use rsa::pkcs8::{EncodePublicKey, LineEnding};
-        let ec_secret = p256::SecretKey::random(&mut rand_core06::OsRng);
-        let ec = EncodingKey::from_ec_der(ec_secret.to_pkcs8_der().expect("pkcs8").as_bytes());
-        let rsa_key = rsa::RsaPrivateKey::new(&mut rand_core06::OsRng, 2048).expect("rsa key");
-        let rsa = EncodingKey::from_rsa_der(rsa_key.to_pkcs1_der().expect("pkcs1").as_bytes());
-        let rsa_public_pem = rsa_key
+        let private = rsa::RsaPrivateKey::new(&mut rand_core06::OsRng, 2048).expect("rsa key");
+        let key = EncodingKey::from_rsa_der(private.to_pkcs1_der().expect("pkcs1").as_bytes());
+        let public_pem = private
             .to_public_key()
             .to_public_key_pem(LineEnding::LF)
             .expect("pem");
-        let mut ec_jwk = Jwk::from_encoding_key(&ec, Algorithm::ES256).expect("ec jwk");
-        ec_jwk.common.key_id = Some(EC_KID.to_owned());
-        let mut rsa_jwk = Jwk::from_encoding_key(&rsa, Algorithm::RS256).expect("rsa jwk");
-        rsa_jwk.common.key_id = Some(RSA_KID.to_owned());
-        SupabaseKeys {
-            ec,
-            rsa,
-            rsa_public_pem,
-            jwks: JwkSet {
-                keys: vec![ec_jwk, rsa_jwk],
-            },
+        let mut jwk = Jwk::from_encoding_key(&key, Algorithm::RS256).expect("rsa jwk");
+        jwk.common.key_id = Some(RSA_KID.to_owned());
+        RsaKey {
+            key,
+            public_pem,
+            jwk,
         }
     })
 }
@@ -93,8 +103,24 @@ pub struct JwksServer {
 }
 
 impl JwksServer {
+    /// Serves the EC key only.
     pub async fn start() -> Self {
-        let document = serde_json::to_string(&supabase_keys().jwks).expect("jwks json");
+        Self::serve(JwkSet {
+            keys: vec![ec_key().jwk.clone()],
+        })
+        .await
+    }
+
+    /// Serves the EC and the RSA key.
+    pub async fn start_with_rsa() -> Self {
+        Self::serve(JwkSet {
+            keys: vec![ec_key().jwk.clone(), rsa_key().jwk.clone()],
+        })
+        .await
+    }
+
+    async fn serve(set: JwkSet) -> Self {
+        let document = serde_json::to_string(&set).expect("jwks json");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind jwks");
@@ -174,13 +200,13 @@ pub fn sign_hs256(claims: &Value, secret: &[u8]) -> String {
 pub fn sign_es256(claims: &Value, kid: &str) -> String {
     let mut header = Header::new(Algorithm::ES256);
     header.kid = Some(kid.to_owned());
-    jsonwebtoken::encode(&header, claims, &supabase_keys().ec).expect("sign")
+    jsonwebtoken::encode(&header, claims, &ec_key().key).expect("sign")
 }
 
 pub fn sign_rs256(claims: &Value, kid: &str) -> String {
     let mut header = Header::new(Algorithm::RS256);
     header.kid = Some(kid.to_owned());
-    jsonwebtoken::encode(&header, claims, &supabase_keys().rsa).expect("sign")
+    jsonwebtoken::encode(&header, claims, &rsa_key().key).expect("sign")
 }
 
 /// A free loopback port (bound and released).
@@ -569,8 +595,21 @@ impl TestEnv {
     }
 
     pub async fn spawn_with(configure: impl FnOnce(&mut Settings)) -> Self {
+        Self::spawn_full(false, configure).await
+    }
+
+    /// With the RSA key in the Supabase JWKS too.
+    pub async fn spawn_with_rsa() -> Self {
+        Self::spawn_full(true, |_| {}).await
+    }
+
+    async fn spawn_full(rsa: bool, configure: impl FnOnce(&mut Settings)) -> Self {
         let store = TestStore::spawn().await;
-        let jwks = JwksServer::start().await;
+        let jwks = if rsa {
+            JwksServer::start_with_rsa().await
+        } else {
+            JwksServer::start().await
+        };
         let mut settings = settings(store.url(), &jwks.url);
         configure(&mut settings);
         let events = EventQueue::bind(&settings.events_exchange).await;

@@ -18,7 +18,7 @@ fn with(claims: &Value, key: &str, value: Value) -> Value {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn bad_supabase_tokens_are_refused_with_401_in_the_envelope() {
-    let env = TestEnv::spawn().await;
+    let env = TestEnv::spawn_with_rsa().await;
     let claims = supabase_claims();
     let now = chrono::Utc::now().timestamp();
     let valid = sign_hs256(&claims, SUPABASE_SECRET.as_bytes());
@@ -38,7 +38,7 @@ async fn bad_supabase_tokens_are_refused_with_401_in_the_envelope() {
         jsonwebtoken::encode(
             &header,
             &confusion_claims,
-            &jsonwebtoken::EncodingKey::from_secret(supabase_keys().rsa_public_pem.as_bytes()),
+            &jsonwebtoken::EncodingKey::from_secret(rsa_key().public_pem.as_bytes()),
         )
         .unwrap()
     };
