@@ -10,8 +10,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_cors::Cors;
-use actix_web::dev::{Server, Service};
+use actix_web::dev::{Server, Service, ServiceResponse};
 use actix_web::http::{Method, header};
+use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers};
 use actix_web::web::{self, Data};
 use actix_web::{App, HttpResponse, HttpServer};
 use anyhow::Context;
@@ -97,6 +98,7 @@ impl Application {
                     crate::http::error::ApiError::BadRequest(format!("Bad query string: {error}"))
                         .into()
                 }))
+                .wrap(ErrorHandlers::new().default_handler(envelope_for_framework_errors))
                 .wrap(cors(server_state.origins.list()))
                 .wrap_fn(|request, service| {
                     let method = request.method().to_string();
@@ -181,6 +183,44 @@ fn cors(origins: &[String]) -> Cors {
         .supports_credentials()
         .block_on_origin_mismatch(false)
         .max_age(600)
+}
+
+/// Errors produced by the framework itself (body too large, a CORS preflight
+/// from a foreign origin, ...) get the envelope too; our own errors already
+/// are JSON and pass through unchanged.
+fn envelope_for_framework_errors<B>(
+    response: ServiceResponse<B>,
+) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|value| value.as_bytes().starts_with(b"application/json"));
+    if is_json {
+        return Ok(ErrorHandlerResponse::Response(
+            response.map_into_left_body(),
+        ));
+    }
+    let status = response.status();
+    let (request, response) = response.into_parts();
+    let message = status.canonical_reason().unwrap_or("Request failed");
+    let code = match status.as_u16() {
+        413 => "payload_too_large",
+        400 => "bad_request",
+        405 => "method_not_allowed",
+        _ if status.is_server_error() => "internal_error",
+        _ => "request_refused",
+    };
+    let mut replacement = HttpResponse::build(status).json(Failure::new(message, code));
+    for (name, value) in response.headers() {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            replacement
+                .headers_mut()
+                .append(name.clone(), value.clone());
+        }
+    }
+    Ok(ErrorHandlerResponse::Response(
+        ServiceResponse::new(request, replacement).map_into_right_body(),
+    ))
 }
 
 async fn not_found() -> HttpResponse {
