@@ -603,8 +603,19 @@ impl TestEnv {
         Self::spawn_full(true, |_| {}).await
     }
 
+    /// With session-store configured by `store_config` (short lifetimes...).
+    pub async fn spawn_with_store(
+        store_config: impl FnOnce(&mut session_store::config::StoreConfig),
+    ) -> Self {
+        let store = TestStore::spawn_with(store_config).await;
+        Self::spawn_on(store, false, |_| {}).await
+    }
+
     async fn spawn_full(rsa: bool, configure: impl FnOnce(&mut Settings)) -> Self {
-        let store = TestStore::spawn().await;
+        Self::spawn_on(TestStore::spawn().await, rsa, configure).await
+    }
+
+    async fn spawn_on(store: TestStore, rsa: bool, configure: impl FnOnce(&mut Settings)) -> Self {
         let jwks = if rsa {
             JwksServer::start_with_rsa().await
         } else {

@@ -259,3 +259,21 @@ async fn refresh_without_a_token_or_with_a_wrong_origin_is_refused() {
     assert_eq!(body.status(), 200);
     env.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_expired_session_cannot_be_refreshed_and_its_cookies_are_cleared() {
+    let env =
+        TestEnv::spawn_with_store(|config| config.idle_timeout = Duration::from_secs(1)).await;
+    let bridged = env.app.bridged().await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let response = env.app.refresh(&bridged.refresh_token).await;
+    assert_cookies_cleared(&response);
+    assert_failure(response, 401, "session_expired").await;
+    assert_failure(
+        env.app.sessions(&bridged.access_token).await,
+        401,
+        "session_expired",
+    )
+    .await;
+    env.stop().await;
+}

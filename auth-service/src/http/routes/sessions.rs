@@ -44,6 +44,10 @@ async fn live_caller(request: &HttpRequest, state: &AppState) -> Result<Caller, 
     }
     match session.status {
         SessionStatus::Active => Ok(caller),
+        // session-store marks a session it found expired as revoked ("expired").
+        SessionStatus::Revoked if session.revoked_reason.as_deref() == Some("expired") => {
+            Err(ApiError::SessionExpired)
+        }
         SessionStatus::Revoked => Err(ApiError::SessionRevoked),
         SessionStatus::Expired => Err(ApiError::SessionExpired),
     }
