@@ -1,12 +1,14 @@
 //! Load benchmark of the session-store gRPC API over loopback (not a test).
 //!
-//! Starts session-store in-process on a fresh database (127.0.0.1:0), creates
+//! Starts the release `session-store` binary as its own process on a fresh
+//! database (or in-process with `BENCH_IN_PROCESS=1`), creates
 //! `BENCH_SESSIONS` sessions, then runs two timed phases with
 //! `BENCH_CONCURRENCY` concurrent callers spread over `BENCH_CONNECTIONS`
 //! HTTP/2 connections: ValidateSession on random sessions, then
 //! RotateRefreshToken where each caller rotates its own sessions' chains (every
 //! call a real rotation: lock, update, insert, update). Each phase stops after
-//! `BENCH_SECONDS` or `BENCH_MAX_CALLS` calls. Prints throughput and p50/p99.
+//! `BENCH_SECONDS` or `BENCH_MAX_CALLS` calls. Prints throughput, p50/p99 and
+//! the CPU each process spent per call (from /proc), which shows the limit.
 //!
 //! Run (release): `cargo bench -p session-store --bench grpc_load`
 
@@ -57,15 +59,24 @@ fn cpu_seconds(pid: &str) -> f64 {
     (ticks(11) + ticks(12)) / 100.0
 }
 
-/// CPU used so far by this process (server + load generator) and by the
-/// Postgres backends serving the benchmark database.
+/// CPU used so far by this process (the load generator, plus the server when
+/// it runs in-process), by the session-store process when separate, and by
+/// the Postgres backends serving the benchmark database.
 struct CpuProbe {
     admin: tokio_postgres::Client,
     database: String,
+    server_pid: Option<String>,
+}
+
+#[derive(Clone, Copy, Default)]
+struct CpuSample {
+    own: f64,
+    server: f64,
+    postgres: f64,
 }
 
 impl CpuProbe {
-    async fn sample(&self) -> (f64, f64) {
+    async fn sample(&self) -> CpuSample {
         let pids = self
             .admin
             .query(
@@ -80,7 +91,11 @@ impl CpuProbe {
             })
             .unwrap_or_default();
         let postgres = pids.iter().map(|pid| cpu_seconds(pid)).sum();
-        (cpu_seconds("self"), postgres)
+        CpuSample {
+            own: cpu_seconds("self"),
+            server: self.server_pid.as_deref().map(cpu_seconds).unwrap_or(0.0),
+            postgres,
+        }
     }
 }
 
@@ -90,8 +105,7 @@ struct Phase {
     errors: usize,
     elapsed: Duration,
     latencies_us: Vec<u32>,
-    cpu_self: f64,
-    cpu_postgres: f64,
+    cpu: CpuSample,
     cpu_note: String,
 }
 
@@ -103,8 +117,7 @@ impl Phase {
             errors: 0,
             elapsed: Duration::ZERO,
             latencies_us: Vec::new(),
-            cpu_self: 0.0,
-            cpu_postgres: 0.0,
+            cpu: CpuSample::default(),
             cpu_note: String::new(),
         }
     }
@@ -127,13 +140,105 @@ impl Phase {
             pick(1.0),
         );
         let per_call = |seconds: f64| seconds * 1e6 / self.calls.max(1) as f64;
-        let (own, pg) = (per_call(self.cpu_self), per_call(self.cpu_postgres));
-        self.cpu_note = format!(
-            "{}: CPU per call {own:.0} us in session-store + load generator, {pg:.0} us in Postgres \
-             backends; two idle cores would allow about {:.0} calls/s",
-            self.name,
-            2e6 / (own + pg).max(1.0),
+        let (own, server, pg) = (
+            per_call(self.cpu.own),
+            per_call(self.cpu.server),
+            per_call(self.cpu.postgres),
         );
+        self.cpu_note = if self.cpu.server > 0.0 {
+            format!(
+                "{}: CPU per call {server:.0} us session-store, {pg:.0} us Postgres backends, \
+                 {own:.0} us load generator; two idle cores running only session-store + \
+                 Postgres would allow about {:.0} calls/s",
+                self.name,
+                2e6 / (server + pg).max(1.0),
+            )
+        } else {
+            format!(
+                "{}: CPU per call {own:.0} us in session-store + load generator (one process), \
+                 {pg:.0} us in Postgres backends; two idle cores would allow about {:.0} calls/s",
+                self.name,
+                2e6 / (own + pg).max(1.0),
+            )
+        };
+    }
+}
+
+/// The session-store under test: the release binary as its own process
+/// (default), or in this process (`BENCH_IN_PROCESS=1`).
+struct Server {
+    url: String,
+    child: Option<std::process::Child>,
+    in_process: Option<(
+        tokio::sync::oneshot::Sender<()>,
+        tokio::task::JoinHandle<anyhow::Result<()>>,
+    )>,
+}
+
+impl Server {
+    async fn start_in_process(config: StoreConfig) -> anyhow::Result<Self> {
+        let application = Application::build(config).await?;
+        let url = format!("http://{}", application.local_addr());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(application.run_until_stopped(async {
+            let _ = stopped.await;
+        }));
+        Ok(Self {
+            url,
+            child: None,
+            in_process: Some((stop, task)),
+        })
+    }
+
+    async fn start_process(config: &StoreConfig) -> anyhow::Result<Self> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_session-store"))
+            .env("DATABASE_URL", &config.database_url)
+            .env("SESSION_STORE_LISTEN", format!("127.0.0.1:{port}"))
+            .env("DATABASE_POOL_SIZE", config.pool_size.to_string())
+            .env("RUST_LOG", "warn")
+            .env_remove("SESSION_STORE_TOKEN")
+            .spawn()?;
+        let server = Self {
+            url: format!("http://127.0.0.1:{port}"),
+            child: Some(child),
+            in_process: None,
+        };
+        let mut client = store_client::connect_lazy(&StoreClientConfig {
+            url: server.url.clone(),
+            token: None,
+            timeout: Duration::from_secs(2),
+        })?;
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let probe = pb::ListUserSessionsRequest {
+                user_id: "probe".into(),
+                include_ended: false,
+            };
+            if client.list_user_sessions(probe).await.is_ok() {
+                return Ok(server);
+            }
+            anyhow::ensure!(Instant::now() < deadline, "session-store did not start");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    fn pid(&self) -> Option<String> {
+        self.child.as_ref().map(|child| child.id().to_string())
+    }
+
+    async fn stop(mut self) -> anyhow::Result<()> {
+        if let Some(mut child) = self.child.take() {
+            child.kill()?;
+            child.wait()?;
+        }
+        if let Some((stop, task)) = self.in_process.take() {
+            let _ = stop.send(());
+            task.await??;
+        }
+        Ok(())
     }
 }
 
@@ -146,15 +251,17 @@ async fn main() -> anyhow::Result<()> {
     let max_calls = env_or("BENCH_MAX_CALLS", 2_000_000) as usize;
     let pool_size = env_or("DATABASE_POOL_SIZE", 16) as u32;
 
+    let in_process = env_or("BENCH_IN_PROCESS", 0) == 1;
+
     let database = TestDatabase::create().await;
     let mut config = StoreConfig::local(database.url(), ([127, 0, 0, 1], 0).into());
     config.pool_size = pool_size;
-    let application = Application::build(config).await?;
-    let url = format!("http://{}", application.local_addr());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(application.run_until_stopped(async {
-        let _ = stopped.await;
-    }));
+    let server = if in_process {
+        Server::start_in_process(config).await?
+    } else {
+        Server::start_process(&config).await?
+    };
+    let url = server.url.clone();
 
     let clients: Vec<StoreClient> = (0..connections)
         .map(|_| {
@@ -167,8 +274,13 @@ async fn main() -> anyhow::Result<()> {
         .collect::<Result<_, _>>()?;
 
     println!(
-        "session-store load: {concurrency} callers over {connections} connections, {sessions} sessions, \
-         pool {pool_size}, {seconds}s or {max_calls} calls per phase"
+        "session-store {}: {concurrency} callers over {connections} connections, {sessions} sessions, \
+         pool {pool_size}, {seconds}s or {max_calls} calls per phase",
+        if in_process {
+            "in-process"
+        } else {
+            "as its own process"
+        }
     );
     // Setup: sessions with generation 1 (derived token "bench-i-1").
     let started = Instant::now();
@@ -227,6 +339,7 @@ async fn main() -> anyhow::Result<()> {
     let probe = CpuProbe {
         admin,
         database: database.name().to_owned(),
+        server_pid: server.pid(),
     };
     let mut notes = Vec::new();
     let budget = Duration::from_secs(seconds);
@@ -269,8 +382,11 @@ async fn main() -> anyhow::Result<()> {
     }
     phase.elapsed = phase_start.elapsed();
     let cpu_end = probe.sample().await;
-    phase.cpu_self = cpu_end.0 - cpu_start.0;
-    phase.cpu_postgres = cpu_end.1 - cpu_start.1;
+    phase.cpu = CpuSample {
+        own: cpu_end.own - cpu_start.own,
+        server: cpu_end.server - cpu_start.server,
+        postgres: cpu_end.postgres - cpu_start.postgres,
+    };
     phase.report();
     notes.push(std::mem::take(&mut phase.cpu_note));
 
@@ -323,8 +439,11 @@ async fn main() -> anyhow::Result<()> {
     }
     phase.elapsed = phase_start.elapsed();
     let cpu_end = probe.sample().await;
-    phase.cpu_self = cpu_end.0 - cpu_start.0;
-    phase.cpu_postgres = cpu_end.1 - cpu_start.1;
+    phase.cpu = CpuSample {
+        own: cpu_end.own - cpu_start.own,
+        server: cpu_end.server - cpu_start.server,
+        postgres: cpu_end.postgres - cpu_start.postgres,
+    };
     phase.report();
     notes.push(std::mem::take(&mut phase.cpu_note));
 
@@ -332,8 +451,7 @@ async fn main() -> anyhow::Result<()> {
     for note in notes {
         println!("{note}");
     }
-    let _ = stop.send(());
-    server.await??;
+    server.stop().await?;
     database.drop_database().await;
     Ok(())
 }
