@@ -294,6 +294,18 @@ impl TestApp {
         if let Some(server) = self.server.take() {
             let _ = server.await;
         }
+        // The publisher declared a durable exchange for this test: remove it.
+        if let Ok(connection) = nexus_common::amqp::connect(AMQP_URL, "auth-tests-cleanup").await {
+            if let Ok(channel) = connection.create_channel().await {
+                let _ = channel
+                    .exchange_delete(
+                        self.exchange.as_str().into(),
+                        ExchangeDeleteOptions::default(),
+                    )
+                    .await;
+            }
+            let _ = connection.close(200, "done".into()).await;
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
