@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Gateway end-to-end: starts the whole stack exactly as a developer would
 # (scripts/dev-up.sh: session-store, auth-service, two realtime instances, nginx), on ports
-# of its own (18002 gateway, 18001 auth, 18003/18004 realtime, 15051 session-store) and
+# of its own (38002 gateway, 38001 auth, 38003/38004 realtime, 35051 session-store; set
+# E2E_GATEWAY_PORT, E2E_AUTH_PORT, E2E_REALTIME_PORT_1/_2, E2E_STORE_PORT to move them) and
 # with a database and exchanges of its own, runs the node:test suites against the gateway,
 # always stops the stack and drops the database, and exits with the tests' status.
 #
