@@ -17,11 +17,14 @@ use crate::startup::Application;
 pub const DEFAULT_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 
 /// A uniquely named, empty database; drop it with [`TestDatabase::drop_database`].
+/// If a test panics before that, `Drop` removes it anyway (on a helper thread
+/// with its own runtime), so failing tests do not leak databases.
 #[derive(Debug)]
 pub struct TestDatabase {
     name: String,
     url: String,
     admin_url: String,
+    dropped: bool,
 }
 
 impl TestDatabase {
@@ -40,6 +43,7 @@ impl TestDatabase {
             name,
             url,
             admin_url,
+            dropped: false,
         }
     }
 
@@ -53,8 +57,32 @@ impl TestDatabase {
     }
 
     /// Drops the database, closing any connections still open to it.
-    pub async fn drop_database(self) {
+    pub async fn drop_database(mut self) {
+        self.dropped = true;
         if let Err(error) = connect::drop_database(&self.admin_url, &self.name).await {
+            tracing::warn!(database = %self.name, error = %format!("{error:#}"), "cannot drop test database");
+        }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if self.dropped {
+            return;
+        }
+        let (admin_url, name) = (self.admin_url.clone(), self.name.clone());
+        // Drop may run inside a runtime (a panicking test): block a separate
+        // thread, never this one's runtime.
+        let cleanup = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build();
+            match runtime {
+                Ok(runtime) => runtime.block_on(connect::drop_database(&admin_url, &name)),
+                Err(error) => Err(error.into()),
+            }
+        });
+        if let Ok(Err(error)) = cleanup.join() {
             tracing::warn!(database = %self.name, error = %format!("{error:#}"), "cannot drop test database");
         }
     }

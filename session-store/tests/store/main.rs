@@ -3,6 +3,7 @@
 
 mod auth;
 mod create;
+mod harness;
 mod helpers;
 mod input;
 mod isolation;
