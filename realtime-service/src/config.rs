@@ -126,11 +126,10 @@ impl RealtimeConfig {
             }
         };
         let mut limits = Limits::default();
-        if let Some(raw) = config::optional("REALTIME_CONNECTIONS_PER_IP") {
-            limits.connections_per_ip = raw
-                .parse()
-                .with_context(|| format!("REALTIME_CONNECTIONS_PER_IP={raw:?} is not a number"))?;
-        }
+        limits.connections_per_ip =
+            number("REALTIME_CONNECTIONS_PER_IP", limits.connections_per_ip)?;
+        limits.events_per_second = number("REALTIME_EVENTS_PER_SECOND", limits.events_per_second)?;
+        limits.event_burst = number("REALTIME_EVENT_BURST", limits.event_burst)?;
         Ok(Self {
             listen: config::socket_addr("REALTIME_LISTEN", "127.0.0.1:8003")?,
             store: StoreClientConfig::from_env(),
@@ -147,5 +146,15 @@ impl RealtimeConfig {
             presence_snapshot_interval: Duration::from_secs(10),
             limits,
         })
+    }
+}
+
+/// A whole number from the environment, or `default`.
+fn number<T: std::str::FromStr>(name: &str, default: T) -> anyhow::Result<T> {
+    match config::optional(name) {
+        None => Ok(default),
+        Some(raw) => raw
+            .parse()
+            .map_err(|_| anyhow::anyhow!("{name}={raw:?} is not a whole number")),
     }
 }
