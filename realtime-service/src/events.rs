@@ -296,10 +296,11 @@ pub async fn message(
         state.metrics.message_out();
         state.history.push(message.clone());
         let reply = json!({ "id": message.id, "ts": message.ts });
-        if !state
-            .relay
-            .publish(room.as_str(), RelayBody::Message { message })
-            .await
+        if state.presence.has_peers(room.as_str())
+            && !state
+                .relay
+                .publish(room.as_str(), RelayBody::Message { message })
+                .await
         {
             state.metrics.relay_dropped();
         }

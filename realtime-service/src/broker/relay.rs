@@ -7,6 +7,9 @@
 //! Socket.IO's own adapters: while the broker is down, instances keep serving
 //! their local sockets and cross-instance traffic is dropped (and counted).
 //!
+//! Chat messages are published only while another instance has been heard
+//! from in the room (its `sync`, presence or snapshots, refreshed every few
+//! seconds), so a room living on one instance costs no broker traffic.
 //! Presence travels as deltas (join/leave) plus a snapshot of each room's
 //! local members every few seconds; a new instance in a room asks the others
 //! for their snapshot with a `sync` message (see `rooms::presence`).
@@ -256,6 +259,7 @@ async fn attach(
 /// Re-emits another instance's traffic to the local sockets.
 async fn handle(state: &Arc<AppState>, io: &SocketIo, envelope: Envelope) {
     let Envelope { origin, room, body } = envelope;
+    state.presence.touch_peer(&room, &origin);
     match body {
         RelayBody::Message { message } => {
             if message.room != room {

@@ -22,6 +22,9 @@ struct RoomPresence {
     local: HashMap<Member, usize>,
     /// Members reported by other instances, by instance id.
     remote: HashMap<String, (BTreeSet<Member>, Instant)>,
+    /// Other instances heard from in this room (any relay message), so chat
+    /// messages are relayed only when someone elsewhere can receive them.
+    peers: HashMap<String, Instant>,
 }
 
 impl RoomPresence {
@@ -182,11 +185,27 @@ impl Presence {
         }
     }
 
+    /// Notes that `instance` has local members in `room` (it sent something).
+    pub fn touch_peer(&self, room: &str, instance: &str) {
+        if let Some(entry) = self.lock().get_mut(room) {
+            entry.peers.insert(instance.to_owned(), Instant::now());
+        }
+    }
+
+    /// Whether another instance was heard from in `room` within the TTL.
+    pub fn has_peers(&self, room: &str) -> bool {
+        let ttl = self.ttl;
+        self.lock()
+            .get(room)
+            .is_some_and(|entry| entry.peers.values().any(|seen| seen.elapsed() < ttl))
+    }
+
     /// Forgets remote entries that have not been refreshed within the TTL.
     pub fn expire(&self) {
         let ttl = self.ttl;
         for entry in self.lock().values_mut() {
             entry.remote.retain(|_, (_, seen)| seen.elapsed() < ttl);
+            entry.peers.retain(|_, seen| seen.elapsed() < ttl);
         }
     }
 }
@@ -239,6 +258,9 @@ mod tests {
         std::thread::sleep(Duration::from_millis(60));
         presence.expire();
         assert_eq!(presence.members("r"), vec![member("a")]);
+        assert!(!presence.has_peers("r"));
+        presence.touch_peer("r", "i2");
+        assert!(presence.has_peers("r"));
         // Rooms without local members ignore remote traffic.
         assert!(!presence.remote_delta("i2", "other", &member("b"), true));
     }
