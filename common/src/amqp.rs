@@ -43,3 +43,21 @@ pub async fn connect(url: &str, connection_name: &str) -> lapin::Result<Connecti
     let properties = ConnectionProperties::default().with_connection_name(connection_name.into());
     Connection::connect(url, properties).await
 }
+
+/// A server-named queue that only this connection uses and that disappears
+/// with it: what each instance's event consumer and room relay listen on, so
+/// a crashed instance leaves nothing behind on the broker.
+pub async fn declare_private_queue(channel: &lapin::Channel) -> lapin::Result<lapin::Queue> {
+    use lapin::options::QueueDeclareOptions;
+    channel
+        .queue_declare(
+            "".into(),
+            QueueDeclareOptions {
+                exclusive: true,
+                auto_delete: true,
+                ..QueueDeclareOptions::default()
+            },
+            lapin::types::FieldTable::default(),
+        )
+        .await
+}

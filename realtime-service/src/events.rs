@@ -16,7 +16,7 @@ use crate::connection::Conn;
 use crate::domain::grant::GrantError;
 use crate::domain::room::{RoomKind, RoomName};
 use crate::domain::text::{HangoutName, MessageText};
-use crate::rooms::ChatMessage;
+use crate::rooms::{ChatMessage, Member};
 use crate::state::AppState;
 
 /// Why an event was refused: a stable `code` and a human `message`.
@@ -180,26 +180,8 @@ async fn do_join(
             state.relay.publish(room.as_str(), RelayBody::Sync).await;
         }
         if joined.member_is_new {
-            let members = state.presence.members(room.as_str());
-            let payload = json!({ "room": room.as_str(), "joined": member, "members": members });
-            let _ = socket
-                .to(room.as_str().to_owned())
-                .emit("room:presence", &payload)
-                .await;
-            state.metrics.message_out();
-            if !state
-                .relay
-                .publish(
-                    room.as_str(),
-                    RelayBody::Presence {
-                        member,
-                        joined: true,
-                    },
-                )
-                .await
-            {
-                state.metrics.relay_dropped();
-            }
+            announce_presence(socket, state, &room, member.clone(), Presence::Joined).await;
+            relay_presence(state, &room, member, true).await;
         }
     }
     Ok(json!({
@@ -230,6 +212,45 @@ pub async fn leave(
     answer(ack, &state, reply);
 }
 
+/// Which way a member moved, as `room:presence` names it.
+#[derive(Debug, Clone, Copy)]
+enum Presence {
+    Joined,
+    Left,
+}
+
+/// Tells the room's other local sockets that `member` joined or left, with the
+/// merged member list.
+async fn announce_presence(
+    socket: &SocketRef,
+    state: &Arc<AppState>,
+    room: &RoomName,
+    member: Member,
+    change: Presence,
+) {
+    let members = state.presence.members(room.as_str());
+    let payload = match change {
+        Presence::Joined => json!({ "room": room.as_str(), "joined": member, "members": members }),
+        Presence::Left => json!({ "room": room.as_str(), "left": member, "members": members }),
+    };
+    let _ = socket
+        .to(room.as_str().to_owned())
+        .emit("room:presence", &payload)
+        .await;
+    state.metrics.message_out();
+}
+
+/// Sends a presence delta to the other instances (counted when dropped).
+async fn relay_presence(state: &Arc<AppState>, room: &RoomName, member: Member, joined: bool) {
+    if !state
+        .relay
+        .publish(room.as_str(), RelayBody::Presence { member, joined })
+        .await
+    {
+        state.metrics.relay_dropped();
+    }
+}
+
 /// Presence and relay bookkeeping once a socket is out of `room` (explicit
 /// leave or disconnect).
 pub async fn after_leave(socket: &SocketRef, state: &Arc<AppState>, conn: &Conn, room: &RoomName) {
@@ -237,27 +258,9 @@ pub async fn after_leave(socket: &SocketRef, state: &Arc<AppState>, conn: &Conn,
     let left = state.presence.leave_local(room.as_str(), &member);
     if left.member_left_here {
         if left.member_is_gone {
-            let members = state.presence.members(room.as_str());
-            let payload = json!({ "room": room.as_str(), "left": member, "members": members });
-            let _ = socket
-                .to(room.as_str().to_owned())
-                .emit("room:presence", &payload)
-                .await;
-            state.metrics.message_out();
+            announce_presence(socket, state, room, member.clone(), Presence::Left).await;
         }
-        if !state
-            .relay
-            .publish(
-                room.as_str(),
-                RelayBody::Presence {
-                    member,
-                    joined: false,
-                },
-            )
-            .await
-        {
-            state.metrics.relay_dropped();
-        }
+        relay_presence(state, room, member, false).await;
     }
     if left.room_is_empty {
         state.metrics.rooms_changed(-1);

@@ -21,7 +21,6 @@ use std::time::Duration;
 use futures::StreamExt;
 use lapin::options::{
     BasicConsumeOptions, BasicPublishOptions, ExchangeDeclareOptions, QueueBindOptions,
-    QueueDeclareOptions,
 };
 use lapin::types::{FieldTable, ShortString};
 use lapin::{BasicProperties, Channel, Connection, ExchangeKind};
@@ -203,17 +202,7 @@ async fn attach(
             FieldTable::default(),
         )
         .await?;
-    let queue = channel
-        .queue_declare(
-            "".into(),
-            QueueDeclareOptions {
-                exclusive: true,
-                auto_delete: true,
-                ..QueueDeclareOptions::default()
-            },
-            FieldTable::default(),
-        )
-        .await?;
+    let queue = nexus_common::amqp::declare_private_queue(&channel).await?;
     let queue_name = queue.name().clone();
     let mut consumer = channel
         .basic_consume(

@@ -13,9 +13,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use futures::StreamExt;
-use lapin::options::{
-    BasicConsumeOptions, ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions,
-};
+use lapin::options::{BasicConsumeOptions, ExchangeDeclareOptions, QueueBindOptions};
 use lapin::types::FieldTable;
 use lapin::{Connection, ExchangeKind};
 use moka::sync::Cache;
@@ -83,17 +81,7 @@ async fn consume(
             FieldTable::default(),
         )
         .await?;
-    let queue = channel
-        .queue_declare(
-            "".into(),
-            QueueDeclareOptions {
-                exclusive: true,
-                auto_delete: true,
-                ..QueueDeclareOptions::default()
-            },
-            FieldTable::default(),
-        )
-        .await?;
+    let queue = nexus_common::amqp::declare_private_queue(&channel).await?;
     for kind in [SessionEventKind::Revoked, SessionEventKind::ReuseDetected] {
         channel
             .queue_bind(
