@@ -17,9 +17,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use chrono::Utc;
-use lapin::options::{BasicPublishOptions, ConfirmSelectOptions, ExchangeDeclareOptions};
-use lapin::types::FieldTable;
-use lapin::{BasicProperties, Channel, Connection, ExchangeKind};
+use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
+use lapin::{BasicProperties, Channel, Connection};
 use nexus_common::events::{
     CLOUDEVENTS_CONTENT_TYPE, SessionCloudEvent, SessionEventData, SessionEventKind,
 };
@@ -174,16 +173,7 @@ async fn open_channel(connection: &Connection, exchange: &str) -> anyhow::Result
         .confirm_select(ConfirmSelectOptions::default())
         .await
         .context("confirm.select")?;
-    channel
-        .exchange_declare(
-            exchange.into(),
-            ExchangeKind::Topic,
-            ExchangeDeclareOptions {
-                durable: true,
-                ..ExchangeDeclareOptions::default()
-            },
-            FieldTable::default(),
-        )
+    nexus_common::amqp::declare_session_exchange(&channel, exchange)
         .await
         .with_context(|| format!("declare exchange {exchange}"))?;
     Ok(channel)

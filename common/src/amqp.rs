@@ -61,3 +61,40 @@ pub async fn declare_private_queue(channel: &lapin::Channel) -> lapin::Result<la
         )
         .await
 }
+
+/// Declares the session-events exchange as DESIGN.md fixes it (topic,
+/// durable), so the publisher and every consumer agree on its shape.
+pub async fn declare_session_exchange(channel: &lapin::Channel, name: &str) -> lapin::Result<()> {
+    use lapin::options::ExchangeDeclareOptions;
+    channel
+        .exchange_declare(
+            name.into(),
+            lapin::ExchangeKind::Topic,
+            ExchangeDeclareOptions {
+                durable: true,
+                ..ExchangeDeclareOptions::default()
+            },
+            lapin::types::FieldTable::default(),
+        )
+        .await
+}
+
+/// Consumes `queue` without acknowledgements: for private, auto-deleted
+/// queues whose messages are worth nothing once the consumer is gone.
+pub async fn consume_without_ack(
+    channel: &lapin::Channel,
+    queue: lapin::types::ShortString,
+) -> lapin::Result<lapin::Consumer> {
+    use lapin::options::BasicConsumeOptions;
+    channel
+        .basic_consume(
+            queue,
+            "".into(),
+            BasicConsumeOptions {
+                no_ack: true,
+                ..BasicConsumeOptions::default()
+            },
+            lapin::types::FieldTable::default(),
+        )
+        .await
+}

@@ -19,9 +19,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use futures::StreamExt;
-use lapin::options::{
-    BasicConsumeOptions, BasicPublishOptions, ExchangeDeclareOptions, QueueBindOptions,
-};
+use lapin::options::{BasicPublishOptions, ExchangeDeclareOptions, QueueBindOptions};
 use lapin::types::{FieldTable, ShortString};
 use lapin::{BasicProperties, Channel, Connection, ExchangeKind};
 use serde::{Deserialize, Serialize};
@@ -204,17 +202,8 @@ async fn attach(
         .await?;
     let queue = nexus_common::amqp::declare_private_queue(&channel).await?;
     let queue_name = queue.name().clone();
-    let mut consumer = channel
-        .basic_consume(
-            queue_name.clone(),
-            "".into(),
-            BasicConsumeOptions {
-                no_ack: true,
-                ..BasicConsumeOptions::default()
-            },
-            FieldTable::default(),
-        )
-        .await?;
+    let mut consumer =
+        nexus_common::amqp::consume_without_ack(&channel, queue_name.clone()).await?;
     *relay.link.write().await = Some(Link {
         channel: channel.clone(),
         queue: queue_name,

@@ -13,9 +13,9 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use futures::StreamExt;
-use lapin::options::{BasicConsumeOptions, ExchangeDeclareOptions, QueueBindOptions};
+use lapin::Connection;
+use lapin::options::QueueBindOptions;
 use lapin::types::FieldTable;
-use lapin::{Connection, ExchangeKind};
 use moka::sync::Cache;
 use nexus_common::events::{SessionCloudEvent, SessionEventKind};
 use socketioxide::SocketIo;
@@ -70,17 +70,7 @@ async fn consume(
     stop: &CancellationToken,
 ) -> anyhow::Result<()> {
     let channel = connection.create_channel().await?;
-    channel
-        .exchange_declare(
-            exchange.into(),
-            ExchangeKind::Topic,
-            ExchangeDeclareOptions {
-                durable: true,
-                ..ExchangeDeclareOptions::default()
-            },
-            FieldTable::default(),
-        )
-        .await?;
+    nexus_common::amqp::declare_session_exchange(&channel, exchange).await?;
     let queue = nexus_common::amqp::declare_private_queue(&channel).await?;
     for kind in [SessionEventKind::Revoked, SessionEventKind::ReuseDetected] {
         channel
@@ -93,17 +83,8 @@ async fn consume(
             )
             .await?;
     }
-    let mut consumer = channel
-        .basic_consume(
-            queue.name().clone(),
-            "".into(),
-            BasicConsumeOptions {
-                no_ack: true,
-                ..BasicConsumeOptions::default()
-            },
-            FieldTable::default(),
-        )
-        .await?;
+    let mut consumer =
+        nexus_common::amqp::consume_without_ack(&channel, queue.name().clone()).await?;
     state.session_events_up.store(true, Ordering::Relaxed);
     tracing::info!("session events: consuming revocations");
     loop {
