@@ -7,7 +7,9 @@
 #   npm ci --prefix e2e && e2e/bench/run.sh > results.jsonl
 #
 # Env: IDLE_COUNTS (default "10000 19000"), FANOUT_MEMBERS ("1000 10000"),
-#      SETTLE (seconds to wait after a disconnect wave, default 60).
+#      SETTLE (seconds to wait after a disconnect wave, default 60),
+#      FIXED_RATE (messages/s per sender, 4 senders, for the latency run; default 20),
+#      SERVERS ("realtime bare node").
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 E2E=$ROOT/e2e
@@ -16,6 +18,7 @@ DBG=$ROOT/target/debug
 IDLE_COUNTS=${IDLE_COUNTS:-"10000 19000"}
 FANOUT_MEMBERS=${FANOUT_MEMBERS:-"1000 10000"}
 SETTLE=${SETTLE:-60}
+FIXED_RATE=${FIXED_RATE:-20} # messages/s per sender (4 senders) for the latency run
 ADDRS=127.0.0.1,127.0.0.2,127.0.0.3,127.0.0.4
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; }
@@ -106,7 +109,7 @@ for server in ${SERVERS:-realtime bare node}; do
   start_server "$server"
   for m in $FANOUT_MEMBERS; do
     log "$server fanout $m saturated"; fanout "$server" "$m" 0
-    log "$server fanout $m fixed rate"; fanout "$server" "$m" 20
+    log "$server fanout $m fixed rate"; fanout "$server" "$m" "$FIXED_RATE"
   done
   kill "$SPID"; wait "$SPID" 2>/dev/null || true
 done
