@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Gateway end-to-end: starts the whole stack exactly as a developer would
 # (scripts/dev-up.sh: session-store, auth-service, two realtime instances, nginx), on ports
-# of its own (38002 gateway, 38001 auth, 38003/38004 realtime, 35051 session-store; set
+# of its own (28002 gateway, 28001 auth, 28003/28004 realtime, 25051 session-store; set
 # E2E_GATEWAY_PORT, E2E_AUTH_PORT, E2E_REALTIME_PORT_1/_2, E2E_STORE_PORT to move them) and
 # with a database and exchanges of its own, runs the node:test suites against the gateway,
 # always stops the stack and drops the database, and exits with the tests' status.
@@ -43,11 +43,13 @@ fi
 run_id="$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')"
 database="nexus_e2e_$run_id"
 
-export NEXUS_GATEWAY_PORT="${E2E_GATEWAY_PORT:-38002}"
-export NEXUS_AUTH_PORT="${E2E_AUTH_PORT:-38001}"
-export NEXUS_REALTIME_PORT_1="${E2E_REALTIME_PORT_1:-38003}"
-export NEXUS_REALTIME_PORT_2="${E2E_REALTIME_PORT_2:-38004}"
-export NEXUS_STORE_PORT="${E2E_STORE_PORT:-35051}"
+# Below 32768: ports in the kernel's ephemeral range (32768-60999) can be held by the
+# stack's own outgoing connections (Postgres, RabbitMQ) when nginx tries to bind.
+export NEXUS_GATEWAY_PORT="${E2E_GATEWAY_PORT:-28002}"
+export NEXUS_AUTH_PORT="${E2E_AUTH_PORT:-28001}"
+export NEXUS_REALTIME_PORT_1="${E2E_REALTIME_PORT_1:-28003}"
+export NEXUS_REALTIME_PORT_2="${E2E_REALTIME_PORT_2:-28004}"
+export NEXUS_STORE_PORT="${E2E_STORE_PORT:-25051}"
 export NEXUS_DEV_DIR="$output_dir/stack"
 export DATABASE_URL="postgres://postgres@127.0.0.1:5432/$database"
 export AMQP_URL="${AMQP_URL:-amqp://guest:guest@127.0.0.1:5672/%2f}"
