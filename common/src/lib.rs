@@ -9,6 +9,7 @@ pub mod amqp;
 pub mod client_ip;
 pub mod config;
 pub mod events;
+pub mod redact;
 pub mod shutdown;
 pub mod store_client;
 pub mod telemetry;
