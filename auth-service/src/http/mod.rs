@@ -2,9 +2,11 @@
 
 pub mod auth;
 pub mod body;
+pub mod caller;
 pub mod cookies;
 pub mod envelope;
 pub mod error;
+pub mod no_store;
 pub mod origin;
 pub mod rate_limit;
 pub mod request_meta;

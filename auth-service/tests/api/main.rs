@@ -5,6 +5,7 @@
 
 mod bridge;
 mod helpers;
+mod logout;
 mod ops;
 mod refresh;
 mod security;

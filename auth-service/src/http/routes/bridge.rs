@@ -18,7 +18,9 @@ use crate::http::routes::SessionBody;
 use crate::http::{body, request_meta};
 use crate::metrics;
 use crate::state::AppState;
-use crate::store::{NewSession, RefreshState, SessionStore, StoreError};
+use crate::store::{
+    CreatedSession, NewSession, RefreshState, SessionStore, SessionView, StoreError,
+};
 
 #[derive(Debug, Default, Deserialize)]
 pub struct BridgeRequest {
@@ -49,9 +51,10 @@ pub async fn bridge(
     state: Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let ip = request_meta::client_ip(&request, &state.proxies);
-    if let Some(limiter) = &state.bridge_limiter {
-        limiter.check(ip)?;
-    }
+    state
+        .limiters
+        .bridge
+        .check(nexus_common::client_ip::RateLimitKey::of(ip))?;
     let payload: BridgeRequest = body::parse(&request, &raw_body)?;
     let (token, credential) = match (
         request_meta::bearer(&request),
@@ -93,12 +96,21 @@ pub async fn bridge(
         };
         async move { new.create(&store, &secret).await }
     };
-    let (mut refresh_state, mut created) = create(RefreshSecret::random()).await?;
-    let refresh_token = match derive_current(&state, &refresh_state) {
+    let mut outcome = create(RefreshSecret::random()).await?;
+    announce_evicted(&state, &outcome.evicted);
+    let refresh_token = match derive_current(&state, &outcome.state) {
         Some(token) => token,
+        None if !state.refresh_keys.is_retired(&outcome.state.key_id) => {
+            // Derived by a replica that already holds a key this one does not
+            // (a rolling change of REFRESH_TOKEN_KEYS): the session is fine,
+            // this replica is behind. Never end it for that.
+            tracing::warn!(session_id = %outcome.state.session.id, key_id = %outcome.state.key_id, "bridged session uses a refresh key this replica does not hold");
+            return Err(ApiError::RefreshKeyUnknown);
+        }
         None => {
-            // The live session's current token was derived with a key that is
-            // no longer configured: it can never be refreshed. Replace it.
+            // The live session's current token was derived with a key listed
+            // as retired: it can never be refreshed. Replace the session.
+            let refresh_state = &outcome.state;
             tracing::warn!(session_id = %refresh_state.session.id, key_id = %refresh_state.key_id, "bridged session uses a retired refresh key; replacing it");
             match state
                 .store
@@ -116,12 +128,14 @@ pub async fn bridge(
                 Ok((false, _)) | Err(StoreError::NotFound) => {}
                 Err(error) => return Err(error.into()),
             }
-            (refresh_state, created) = create(RefreshSecret::random()).await?;
-            derive_current(&state, &refresh_state).ok_or_else(|| {
+            outcome = create(RefreshSecret::random()).await?;
+            announce_evicted(&state, &outcome.evicted);
+            derive_current(&state, &outcome.state).ok_or_else(|| {
                 anyhow::anyhow!("a new session was not derived with the current refresh key")
             })?
         }
     };
+    let (refresh_state, created) = (&outcome.state, outcome.created);
     let session = &refresh_state.session;
     state.secrets.insert(
         session.id.clone(),
@@ -173,6 +187,20 @@ pub async fn bridge(
     Ok(response.json(Success::new(message, body)))
 }
 
+/// One `session.revoked` (reason `session_limit`) per session session-store
+/// evicted to keep the user within the per-user cap.
+fn announce_evicted(state: &AppState, evicted: &[SessionView]) {
+    for session in evicted {
+        state.secrets.forget(&session.id);
+        state.events.publish(
+            SessionEventKind::Revoked,
+            &session.id,
+            &session.user_id,
+            Some("session_limit"),
+        );
+    }
+}
+
 fn derive_current(
     state: &AppState,
     refresh_state: &RefreshState,
@@ -200,7 +228,7 @@ impl OwnedNewSession {
         self,
         store: &SessionStore,
         secret: &RefreshSecret,
-    ) -> Result<(RefreshState, bool), StoreError> {
+    ) -> Result<CreatedSession, StoreError> {
         store
             .create_session(NewSession {
                 user: &self.user,

@@ -2,17 +2,23 @@
 //!
 //! `local` ends this session, `others` every other session of the user,
 //! `global` all of them; one `session.revoked` event per revoked session.
-//! The caller is identified by access token, or by refresh token when the
-//! access token has expired (logging out must not need a refresh first).
+//!
+//! Logout acts for a user, so it needs a live session (`http::caller`): the
+//! access token's session confirmed active, or, when the access token has
+//! expired (logging out must not need a refresh first), a refresh token of the
+//! current generation; an older one is reuse, handled as rotation handles it.
+//! Rate limited per client like bridge and refresh.
 
 use actix_web::web::{Bytes, Data, Query};
 use actix_web::{HttpRequest, HttpResponse, ResponseError};
 use nexus_common::events::SessionEventKind;
 use serde::{Deserialize, Serialize};
 
+use crate::http::caller::{self, LiveCaller};
 use crate::http::envelope::Success;
 use crate::http::error::ApiError;
-use crate::http::{auth, body};
+use crate::http::origin::Credential;
+use crate::http::{auth, body, request_meta};
 use crate::state::AppState;
 use crate::store::StoreError;
 
@@ -68,20 +74,22 @@ pub async fn logout(
     raw_body: Bytes,
     state: Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    state
+        .limiters
+        .logout
+        .check(request_meta::rate_limit_key(&request, &state.proxies))?;
     let scope = Scope::parse(query.scope.as_deref())?;
     let payload: LogoutRequest = body::parse(&request, &raw_body)?;
-    let caller = match auth::by_any_token(&request, &state, payload.refresh_token.as_deref()).await
-    {
+    let caller = match identify(&request, &state, payload.refresh_token).await {
         Ok(caller) => caller,
         Err(error) if error.ends_session() || matches!(error, ApiError::AccessToken(_)) => {
-            // Nothing valid to log out: say so, and drop whatever cookies are left.
+            // Nothing live to log out: say so, and drop whatever cookies are left.
             let mut response = error.error_response();
             state.cookies.clear_on(&mut response);
             return Ok(response);
         }
         Err(error) => return Err(error),
     };
-    state.origins.check(&request, caller.credential)?;
 
     let revoked = match scope {
         Scope::Local => match state
@@ -126,4 +134,35 @@ pub async fn logout(
         state.cookies.clear_on(&mut response);
     }
     Ok(response)
+}
+
+/// The live caller: by access token; by refresh token when there is no access
+/// token or it no longer verifies (typically expired). An access token that
+/// verifies but whose session is gone is final: no fallback.
+async fn identify(
+    request: &HttpRequest,
+    state: &AppState,
+    body_refresh_token: Option<String>,
+) -> Result<LiveCaller, ApiError> {
+    let refresh = auth::presented_refresh_token(request, body_refresh_token);
+    let access = auth::presented_access_token(request);
+    let credential = match (&access, &refresh) {
+        (Some((_, credential)), _) | (None, Some((_, credential))) => *credential,
+        (None, None) => Credential::None,
+    };
+    state.origins.check(request, credential)?;
+    let access_error = match access {
+        Some((token, credential)) => {
+            match auth::verify_access_token(state, &token, credential).await {
+                Ok(verified) => return caller::ensure_live(state, verified).await,
+                Err(error) => error,
+            }
+        }
+        None => ApiError::NotAuthenticated("no access or refresh token was presented"),
+    };
+    let Some((raw, credential)) = refresh else {
+        return Err(access_error);
+    };
+    state.origins.check(request, credential)?;
+    caller::live_by_refresh_token(state, &raw, credential).await
 }
