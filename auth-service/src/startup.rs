@@ -25,7 +25,6 @@ use crate::http::cookies::CookieSettings;
 use crate::http::envelope::Failure;
 use crate::http::origin::AllowedOrigins;
 use crate::http::rate_limit::Limiters;
-use crate::http::routes::{bridge, logout, ops, refresh, sessions};
 use crate::secret_cache::SecretCache;
 use crate::state::AppState;
 use crate::store::SessionStore;
@@ -121,18 +120,7 @@ impl Application {
                         result
                     })
                 })
-                .route("/healthz", web::get().to(ops::healthz))
-                .route("/readyz", web::get().to(ops::readyz))
-                .route("/metrics", web::get().to(ops::metrics))
-                .service(
-                    web::scope("/api/auth")
-                        .route("/.well-known/jwks.json", web::get().to(ops::jwks))
-                        .route("/session/bridge", web::post().to(bridge::bridge))
-                        .route("/session/refresh", web::post().to(refresh::refresh))
-                        .route("/session/logout", web::post().to(logout::logout))
-                        .route("/sessions", web::get().to(sessions::list))
-                        .route("/sessions/{id}", web::delete().to(sessions::revoke)),
-                )
+                .configure(crate::http::api::configure)
                 .default_service(web::to(not_found))
         })
         .listen(listener)?

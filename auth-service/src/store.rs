@@ -60,7 +60,7 @@ impl From<tonic::Status> for StoreError {
 }
 
 /// Whether a session may still be used.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SessionStatus {
     Active,

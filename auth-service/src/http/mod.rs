@@ -1,5 +1,6 @@
 //! The HTTP surface: envelope, errors, cookies, request guards and routes.
 
+pub mod api;
 pub mod auth;
 pub mod body;
 pub mod caller;
@@ -10,4 +11,5 @@ pub mod no_store;
 pub mod origin;
 pub mod rate_limit;
 pub mod request_meta;
+pub mod route_module;
 pub mod routes;

@@ -6,6 +6,7 @@
 mod bridge;
 mod helpers;
 mod logout;
+mod openapi;
 mod ops;
 mod refresh;
 mod security;

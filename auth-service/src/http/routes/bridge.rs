@@ -5,15 +5,17 @@
 //! token is re-derived from the returned state, so a frontend calling the
 //! bridge on every auth state change keeps one session.
 
-use actix_web::web::{Bytes, Data};
+use actix_web::web::{self, Bytes, Data, ServiceConfig};
 use actix_web::{HttpRequest, HttpResponse};
 use nexus_common::events::SessionEventKind;
 use serde::{Deserialize, Serialize};
+use utoipa::{OpenApi, ToSchema};
 
 use crate::domain::{Generation, RefreshSecret, UserId};
-use crate::http::envelope::Success;
+use crate::http::envelope::{Failure, Success};
 use crate::http::error::ApiError;
 use crate::http::origin::Credential;
+use crate::http::route_module::RouteModule;
 use crate::http::routes::SessionBody;
 use crate::http::{body, request_meta};
 use crate::metrics;
@@ -22,20 +24,35 @@ use crate::store::{
     CreatedSession, NewSession, RefreshState, SessionStore, SessionView, StoreError,
 };
 
-#[derive(Debug, Default, Deserialize)]
+pub const ROUTES: RouteModule = RouteModule {
+    register,
+    openapi: Api::openapi,
+};
+
+fn register(routes: &mut ServiceConfig) {
+    routes.route("/api/auth/session/bridge", web::post().to(bridge));
+}
+
+#[derive(OpenApi)]
+#[openapi(paths(bridge))]
+struct Api;
+
+/// The Supabase token may come in the body instead of `Authorization`.
+#[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct BridgeRequest {
+    /// A Supabase Auth access token.
     #[serde(default)]
     access_token: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct UserBody {
     id: String,
     email: Option<String>,
     name: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct BridgeBody {
     session: SessionBody,
     user: UserBody,
@@ -45,6 +62,27 @@ struct BridgeBody {
     created: bool,
 }
 
+/// Supabase token in, backend session out (idempotent per Supabase session).
+#[utoipa::path(
+    post,
+    path = "/api/auth/session/bridge",
+    tag = "session",
+    request_body(content = Option<BridgeRequest>, content_type = "application/json",
+        description = "Optional: the Supabase token when it is not sent as a bearer token"),
+    security((), ("supabase_token" = [])),
+    responses(
+        (status = 200, description = "The backend session (created, or the live one bridged from \
+            this Supabase session); sets both cookies", body = Success<BridgeBody>),
+        (status = 400, description = "Malformed body", body = Failure),
+        (status = 401, description = "Missing or invalid Supabase token", body = Failure),
+        (status = 403, description = "Origin not allowed", body = Failure),
+        (status = 413, description = "Body too large", body = Failure),
+        (status = 415, description = "Body is not JSON", body = Failure),
+        (status = 429, description = "Rate limited", body = Failure),
+        (status = 503, description = "A dependency is unavailable, or the session's refresh key \
+            is not known to this replica yet; retry", body = Failure)
+    )
+)]
 pub async fn bridge(
     request: HttpRequest,
     raw_body: Bytes,

@@ -9,20 +9,36 @@
 //! current generation; an older one is reuse, handled as rotation handles it.
 //! Rate limited per client like bridge and refresh.
 
-use actix_web::web::{Bytes, Data, Query};
+use actix_web::web::{self, Bytes, Data, Query, ServiceConfig};
 use actix_web::{HttpRequest, HttpResponse, ResponseError};
 use nexus_common::events::SessionEventKind;
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use crate::http::caller::{self, LiveCaller};
-use crate::http::envelope::Success;
+use crate::http::envelope::{Failure, Success};
 use crate::http::error::ApiError;
 use crate::http::origin::Credential;
+use crate::http::route_module::RouteModule;
 use crate::http::{auth, body, request_meta};
 use crate::state::AppState;
 use crate::store::StoreError;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub const ROUTES: RouteModule = RouteModule {
+    register,
+    openapi: Api::openapi,
+};
+
+fn register(routes: &mut ServiceConfig) {
+    routes.route("/api/auth/session/logout", web::post().to(logout));
+}
+
+#[derive(OpenApi)]
+#[openapi(paths(logout))]
+struct Api;
+
+/// Which sessions to end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Scope {
     Local,
@@ -51,23 +67,52 @@ impl Scope {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct LogoutQuery {
+    /// `local` (default): this session; `others`: every other session of
+    /// the user; `global`: all of them.
+    #[param(value_type = Option<Scope>)]
     scope: Option<String>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+/// The refresh token may come in the body (logging out after the access
+/// token expired); it must be the session's current one.
+#[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct LogoutRequest {
     #[serde(default)]
     refresh_token: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct LogoutBody {
     scope: Scope,
     revoked_sessions: usize,
 }
 
+/// Ends this, every other, or every session of the caller.
+#[utoipa::path(
+    post,
+    path = "/api/auth/session/logout",
+    tag = "session",
+    params(LogoutQuery),
+    request_body(content = Option<LogoutRequest>, content_type = "application/json",
+        description = "Optional: the current refresh token when no access token is at hand"),
+    security((), ("access_token" = []), ("access_cookie" = []), ("refresh_cookie" = [])),
+    responses(
+        (status = 200, description = "Logged out; clears both cookies unless scope=others",
+            body = Success<LogoutBody>),
+        (status = 400, description = "Bad scope or body", body = Failure),
+        (status = 401, description = "No live session: none presented, revoked or expired, or a \
+            superseded refresh token (reuse: that session is revoked); clears both cookies",
+            body = Failure),
+        (status = 403, description = "Origin not allowed, or a cookie without Origin", body = Failure),
+        (status = 413, description = "Body too large", body = Failure),
+        (status = 415, description = "Body is not JSON", body = Failure),
+        (status = 429, description = "Rate limited", body = Failure),
+        (status = 503, description = "A dependency is unavailable; retry", body = Failure)
+    )
+)]
 pub async fn logout(
     request: HttpRequest,
     query: Query<LogoutQuery>,

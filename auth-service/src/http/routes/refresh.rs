@@ -5,31 +5,47 @@
 //! session-store rotates under a row lock and says which token to hand out.
 //! Any failure that makes the presented token useless clears both cookies.
 
-use actix_web::web::{Bytes, Data};
+use actix_web::web::{self, Bytes, Data, ServiceConfig};
 use actix_web::{HttpRequest, HttpResponse, ResponseError};
 use nexus_common::events::SessionEventKind;
 use nexus_tokens::access::ACCESS_COOKIE_NAMES;
 use serde::{Deserialize, Serialize};
+use utoipa::{OpenApi, ToSchema};
 
 use crate::domain::SessionId;
 use crate::http::auth::{self, refresh_secret};
 use crate::http::caller::report_reuse;
-use crate::http::envelope::Success;
+use crate::http::envelope::{Failure, Success};
 use crate::http::error::ApiError;
 use crate::http::origin::Credential;
+use crate::http::route_module::RouteModule;
 use crate::http::routes::SessionBody;
 use crate::http::{body, request_meta};
 use crate::metrics;
 use crate::state::AppState;
 use crate::store::{Rotated, Rotation, StoreError};
 
-#[derive(Debug, Default, Deserialize)]
+pub const ROUTES: RouteModule = RouteModule {
+    register,
+    openapi: Api::openapi,
+};
+
+fn register(routes: &mut ServiceConfig) {
+    routes.route("/api/auth/session/refresh", web::post().to(refresh));
+}
+
+#[derive(OpenApi)]
+#[openapi(paths(refresh))]
+struct Api;
+
+/// The refresh token may come in the body instead of its cookie.
+#[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct RefreshRequest {
     #[serde(default)]
     refresh_token: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct RefreshBody {
     session: SessionBody,
     access_token: String,
@@ -37,6 +53,28 @@ struct RefreshBody {
     expires_in: i64,
 }
 
+/// Rotates the refresh token and issues a new access token.
+#[utoipa::path(
+    post,
+    path = "/api/auth/session/refresh",
+    tag = "session",
+    request_body(content = Option<RefreshRequest>, content_type = "application/json",
+        description = "Optional: the refresh token when it is not sent as its cookie"),
+    security((), ("refresh_cookie" = [])),
+    responses(
+        (status = 200, description = "Rotated (or, for a concurrent tab, the current token \
+            handed out again); sets both cookies", body = Success<RefreshBody>),
+        (status = 400, description = "Malformed body", body = Failure),
+        (status = 401, description = "No, an invalid, a reused (session revoked) or an expired \
+            refresh token; clears both cookies", body = Failure),
+        (status = 403, description = "Origin not allowed, or a cookie without Origin", body = Failure),
+        (status = 413, description = "Body too large", body = Failure),
+        (status = 415, description = "Body is not JSON", body = Failure),
+        (status = 429, description = "Rate limited", body = Failure),
+        (status = 503, description = "A dependency is unavailable, or the token's key is not known \
+            to this replica yet; retry (cookies kept)", body = Failure)
+    )
+)]
 pub async fn refresh(
     request: HttpRequest,
     raw_body: Bytes,
