@@ -16,13 +16,22 @@ pub fn parse<T: DeserializeOwned + Default>(
     request: &HttpRequest,
     body: &Bytes,
 ) -> Result<T, ApiError> {
+    let content_type = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok());
+    parse_bytes(content_type, body)
+}
+
+/// The rule itself, on plain values (what the fuzz target drives).
+pub fn parse_bytes<T: DeserializeOwned + Default>(
+    content_type: Option<&str>,
+    body: &[u8],
+) -> Result<T, ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(T::default());
     }
-    let is_json = request
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
+    let is_json = content_type
         .and_then(|value| value.split(';').next())
         .is_some_and(|essence| essence.trim().eq_ignore_ascii_case("application/json"));
     if !is_json {
