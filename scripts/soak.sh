@@ -24,6 +24,7 @@ database="nexus_soak_$$"
 logs="$(mktemp -d)"
 secret="soak-$(od -An -tx1 -N24 /dev/urandom | tr -d ' \n')"
 pids=()
+workers_pids=()
 
 if [ "$profile" = release ]; then cargo build --release --workspace --bins --locked -q
 else cargo build --workspace --bins --locked -q; fi
@@ -88,6 +89,9 @@ for n in $(seq 1 10); do
   grep -h UNEXPECTED "$logs"/worker-*.out 2>/dev/null | tail -5 || true
 done
 for pid in "${workers_pids[@]}"; do wait "$pid" || true; done
+if grep -q Traceback "$logs"/worker-*.out; then
+  echo "a soak worker failed:" >&2; grep -h -A20 Traceback "$logs"/worker-*.out | head -40 >&2; exit 1
+fi
 
 echo "==> responses by operation and status"
 python3 - "$logs" <<'PY'
@@ -103,5 +107,5 @@ for key, count in sorted(total.items()):
     bad += count if not (200 <= status < 300 or 400 <= status < 500) else 0
     print(f"  {key:28s} {count:8d}")
 print(f"  total {sum(total.values())} requests, {bad} neither 2xx nor 4xx")
-sys.exit(1 if bad else 0)
+sys.exit(1 if bad or not total else 0)
 PY

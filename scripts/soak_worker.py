@@ -16,7 +16,7 @@ import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "schemathesis"))
-from nexus_hooks import supabase_token  # noqa: E402
+from supabase_token import supabase_token  # noqa: E402
 
 AUTH = os.environ["NEXUS_AUTH_URL"]
 UNTIL = float(os.environ["SOAK_UNTIL"])

@@ -12,49 +12,15 @@ Environment: NEXUS_AUTH_URL (the service), NEXUS_SUPABASE_SECRET,
 NEXUS_ORIGIN (an allowed origin).
 """
 
-import base64
-import hashlib
-import hmac
 import json
 import os
-import time
 import urllib.request
-import uuid
 
 import schemathesis
+from supabase_token import supabase_token
 
 AUTH_URL = os.environ["NEXUS_AUTH_URL"]
-SECRET = os.environ["NEXUS_SUPABASE_SECRET"].encode()
 ORIGIN = os.environ.get("NEXUS_ORIGIN", "http://localhost:5173")
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def supabase_token() -> str:
-    """A Supabase Auth access token for a new user and session."""
-    now = int(time.time())
-    claims = {
-        "iss": "http://localhost:54321/auth/v1",
-        "sub": str(uuid.uuid4()),
-        "aud": "authenticated",
-        "exp": now + 3600,
-        "iat": now,
-        "email": "schemathesis@example.com",
-        "phone": "",
-        "app_metadata": {"provider": "email"},
-        "user_metadata": {"full_name": "Schemathesis"},
-        "role": "authenticated",
-        "aal": "aal1",
-        "amr": [{"method": "password", "timestamp": now}],
-        "session_id": str(uuid.uuid4()),
-        "is_anonymous": False,
-    }
-    header = _b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
-    payload = _b64(json.dumps(claims).encode())
-    signature = hmac.new(SECRET, f"{header}.{payload}".encode(), hashlib.sha256).digest()
-    return f"{header}.{payload}.{_b64(signature)}"
 
 
 def bridge(token: str) -> dict:
