@@ -27,14 +27,21 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(raw) = std::str::from_utf8(data) {
         if let Ok(presented) = keys.open(raw) {
             // Only tokens carrying our tag open; its secret is not known here.
-            assert!(!keys.matches_secret(&presented, &RefreshSecret::from_bytes(&[0; 32]).expect("32")));
+            assert!(!keys.matches_secret(
+                &presented,
+                &RefreshSecret::from_bytes(&[0; 32]).expect("32")
+            ));
         }
     }
     // A genuine token with one byte flipped (position and value from the input).
     if data.len() >= 3 {
         let sid = SessionId::parse("3f1c0b9e-2a4d-4f7e-9a1b-0c2d3e4f5a6b").expect("sid");
         let generation = Generation::new(u64::from(data[0]) + 1).expect("non-zero");
-        let token = keys.derive_current(&sid, generation, &RefreshSecret::from_bytes(&[7; 32]).expect("32"));
+        let token = keys.derive_current(
+            &sid,
+            generation,
+            &RefreshSecret::from_bytes(&[7; 32]).expect("32"),
+        );
         let mut bytes = token.expose().as_bytes().to_vec();
         let at = usize::from(data[1]) % bytes.len();
         if bytes[at] != data[2] {

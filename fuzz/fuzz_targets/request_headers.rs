@@ -43,7 +43,11 @@ fuzz_target!(|data: &[u8]| {
     let _ = request_meta::bearer(&request);
     let client = request_meta::client_ip(&request, proxies()).expect("peer is set");
     if peer.starts_with("203.") {
-        assert_eq!(client.to_string(), "203.0.113.9", "untrusted peers are the client");
+        assert_eq!(
+            client.to_string(),
+            "203.0.113.9",
+            "untrusted peers are the client"
+        );
     }
     let _ = RateLimitKey::of(Some(client)).to_string();
 });
