@@ -114,7 +114,11 @@ else
 fi
 
 echo "== Prometheus config and alert rules (promtool), Grafana dashboard"
-if promtool check config "$root/deploy/monitoring/prometheus.yml" &&
+# As compose mounts it: the config beside its rules, the compose target files as targets/.
+mkdir -p "$work/prometheus"
+cp -r "$root/deploy/monitoring/prometheus.yml" "$root/deploy/monitoring/rules" "$work/prometheus/"
+cp -r "$root/deploy/monitoring/targets/compose" "$work/prometheus/targets"
+if promtool check config "$work/prometheus/prometheus.yml" &&
     promtool check rules "$root"/deploy/monitoring/rules/*.yml &&
     promtool test rules "$root"/deploy/monitoring/rules/tests/*.yml &&
     python3 -c 'import json, sys; [json.load(open(p)) for p in sys.argv[1:]]' \

@@ -31,7 +31,8 @@
 
 usage: deploy/compose-test/run.py [--no-build | --policy-only]   (--policy-only: steps 1 only)
 env:   COMPOSE_TEST_PORT_BASE (26000: gateway +2, auth +1, realtime +3/+4, store +51/+52),
-       CARGO_TARGET_DIR, COMPOSE_TEST_OUTPUT (test-output/compose-test)
+       CARGO_TARGET_DIR, COMPOSE_TEST_OUTPUT (test-output/compose-test),
+       NGINX_BIN (nginx; an nginx >= 1.27.3 runs the `resolve` upstreams unchanged)
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ sys.path.insert(0, str(HERE))
 import compose_model  # noqa: E402
 import policy  # noqa: E402
 
+NGINX = os.environ.get("NGINX_BIN", "nginx")
 RUST_SERVICES = {
     "session-store": "session-store",
     "auth-service": "auth-service",
@@ -246,7 +248,7 @@ def run_healthcheck(stack: Stack, model, service: str, environment: dict[str, st
 
 
 def nginx_version() -> tuple[int, ...]:
-    output = subprocess.run(["nginx", "-v"], capture_output=True, text=True).stderr
+    output = subprocess.run([NGINX, "-v"], capture_output=True, text=True).stderr
     match = re.search(r"nginx/(\d+)\.(\d+)\.(\d+)", output)
     return tuple(int(part) for part in match.groups()) if match else (0, 0, 0)
 
@@ -310,12 +312,12 @@ def render_gateway(stack: Stack, model) -> Path:
     main = (context / "nginx.conf").read_text()
     main = main.replace("/etc/nginx/conf.d/", f"{conf_d}/")
     main = main.replace("/etc/nginx/mime.types", "/etc/nginx/mime.types")
+    main = re.sub(r"/tmp/(\w+_temp)\b", lambda m: str(out / "temp" / m.group(1)), main)
     main = main.replace("/tmp/nginx.pid", str(out / "nginx.pid"))
-    main = re.sub(r"/tmp/(\w+)", lambda m: str(out / "temp" / m.group(1)), main)
     main = main.replace("/var/log/nginx/error.log", str(out / "logs" / "error.log"))
     user = "user root;\n" if os.geteuid() == 0 else ""
     (out / "nginx.conf").write_text(user + "daemon off;\n" + main)
-    subprocess.run(["nginx", "-t", "-q", "-p", str(out), "-c", str(out / "nginx.conf")], check=True)
+    subprocess.run([NGINX, "-t", "-q", "-p", str(out), "-c", str(out / "nginx.conf")], check=True)
     return out
 
 
@@ -364,7 +366,7 @@ def boot(stack: Stack, model) -> dict[str, dict[str, str]]:
         elif name == "gateway":
             out = render_gateway(stack, model)
             environment = {"PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")}
-            stack.start(name, ["nginx", "-p", str(out), "-c", str(out / "nginx.conf")], environment)
+            stack.start(name, [NGINX, "-p", str(out), "-c", str(out / "nginx.conf")], environment)
             wait_until("gateway health check", lambda: run_healthcheck(stack, model, name, environment),
                        alive=lambda: stack.alive(name))
         else:
