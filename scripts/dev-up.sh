@@ -20,6 +20,8 @@
 #   NEXUS_STORE_PORT (50051; instance i: +10*(i-1); its /metrics on that port + 1)
 #   NEXUS_REALTIME_PORT_1 (8003)  NEXUS_REALTIME_PORT_<i> (default PORT_1 + i - 1)
 #   NEXUS_DEV_DIR (.dev-up/ in the repository: logs, pid files, rendered nginx config)
+#   NEXUS_TOLERATE_EXITS=1: keep the rest running when an instance dies (tests that kill
+#   one on purpose); by default one exit stops everything
 # Instance i of auth-service and realtime uses session-store instance ((i-1) mod S) + 1,
 # and realtime instance i fetches the JWKS of auth instance ((i-1) mod A) + 1. With several
 # auth instances they share one generated signing key and refresh key (as replicas must).
@@ -339,9 +341,17 @@ cat <<EOF
 EOF
 
 # Wait until a process dies (then stop the rest) or a signal arrives.
+declare -A reported=()
 while true; do
     for index in "${!pids[@]}"; do
         if ! kill -0 "${pids[$index]}" 2>/dev/null; then
+            if [[ "${NEXUS_TOLERATE_EXITS:-0}" == 1 && "${names[$index]}" != gateway ]]; then
+                if [[ -z "${reported[$index]:-}" ]]; then
+                    log "${names[$index]} exited; the others keep running (NEXUS_TOLERATE_EXITS=1)"
+                    reported[$index]=1
+                fi
+                continue
+            fi
             log "${names[$index]} exited unexpectedly (log: $dev_dir/logs/${names[$index]}.log)"
             exit 1
         fi

@@ -47,10 +47,10 @@ daemon off;
 pid $out/nginx.pid;
 error_log $NEXUS_ERROR_LOG warn;
 
-worker_rlimit_nofile 8192;
+worker_rlimit_nofile 32768;
 events {
-    # Each proxied socket holds two connections (client and upstream).
-    worker_connections 4096;
+    # Each proxied socket holds two connections (client and upstream): ~8k sockets.
+    worker_connections 16384;
 }
 
 http {
