@@ -27,7 +27,16 @@ rooms='nexus\.rooms(\..+)?'
 private_queues='amq\.gen-.*'
 
 if [ "${1:-}" = "--wait" ]; then
-    rabbitmqctl -q await_startup --timeout 120 >/dev/null
+    # The node may not even accept CLI connections yet: retry, 120 s at most.
+    waited=0
+    until rabbitmqctl -q await_startup --timeout 10 >/dev/null 2>&1; do
+        waited=$((waited + 12))
+        if [ "$waited" -ge 120 ]; then
+            echo "nexus: RabbitMQ did not start within 120 s" >&2
+            exit 1
+        fi
+        sleep 2
+    done
 fi
 
 # put_user NAME PASSWORD CONFIGURE WRITE READ
