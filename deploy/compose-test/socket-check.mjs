@@ -44,7 +44,12 @@ async function client(index) {
     socket.once('connect', resolve);
     socket.once('connect_error', (error) => reject(new Error(`connect_error ${error.message}`)));
   });
-  const ack = await socket.timeout(5000).emitWithAck('room:join', { room });
+  let ack;
+  try {
+    ack = await socket.timeout(10_000).emitWithAck('room:join', { room });
+  } catch (error) {
+    throw new Error(`user ${index} (${localAddress}): room:join: ${error.message}`);
+  }
   if (!ack.ok) throw new Error(`room:join ${JSON.stringify(ack)}`);
   return socket;
 }
@@ -57,7 +62,7 @@ const arrivals = receivers.map((socket) => new Promise((resolve, reject) => {
     if (message.text === 'hello from compose') { clearTimeout(timer); resolve(); }
   });
 }));
-const sent = await sender.timeout(5000).emitWithAck('room:message', { room, text: 'hello from compose' });
+const sent = await sender.timeout(10_000).emitWithAck('room:message', { room, text: 'hello from compose' });
 if (!sent.ok) throw new Error(`room:message ${JSON.stringify(sent)}`);
 await Promise.all(arrivals);
 for (const socket of sockets) socket.disconnect();
