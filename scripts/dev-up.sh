@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Local launcher for machines without Docker: the same topology as docker-compose.yml.
 #
-#   session-store (gRPC)  ->  Postgres (local)
-#   auth-service          ->  session-store, RabbitMQ (local)
-#   realtime-service x2   ->  session-store, RabbitMQ, auth-service's JWKS
-#   nginx gateway         ->  auth-service, realtime-service (sticky), demo page
+#   session-store x S (gRPC)  ->  Postgres (local)
+#   auth-service x A          ->  session-store, RabbitMQ (local)
+#   realtime-service x R      ->  session-store, RabbitMQ, auth-service's JWKS
+#   nginx gateway             ->  auth-service (round robin), realtime-service (sticky), demo page
 #
 # usage: scripts/dev-up.sh [--release] [--no-build] [--help]
 #
@@ -15,9 +15,16 @@
 # deploy/e2e/run.sh, starts it that way); "$NEXUS_DEV_DIR/ready" appears once all is up.
 #
 # Plain HTTP, so COOKIE_SECURE=false. Everything is configurable through the environment:
-#   NEXUS_GATEWAY_PORT (8002)  NEXUS_AUTH_PORT (8001)  NEXUS_STORE_PORT (50051)
-#   NEXUS_REALTIME_PORT_1 (8003)  NEXUS_REALTIME_PORT_2 (8004)
+#   NEXUS_REALTIME_INSTANCES (2)  NEXUS_AUTH_INSTANCES (1)  NEXUS_STORE_INSTANCES (1)
+#   NEXUS_GATEWAY_PORT (8002)  NEXUS_AUTH_PORT (8001; instance i: +10*(i-1))
+#   NEXUS_STORE_PORT (50051; instance i: +10*(i-1); its /metrics on that port + 1)
+#   NEXUS_REALTIME_PORT_1 (8003)  NEXUS_REALTIME_PORT_<i> (default PORT_1 + i - 1)
 #   NEXUS_DEV_DIR (.dev-up/ in the repository: logs, pid files, rendered nginx config)
+#   NEXUS_TOLERATE_EXITS=1: keep the rest running when an instance dies (tests that kill
+#   one on purpose); by default one exit stops everything
+# Instance i of auth-service and realtime uses session-store instance ((i-1) mod S) + 1,
+# and realtime instance i fetches the JWKS of auth instance ((i-1) mod A) + 1. With several
+# auth instances they share one generated signing key and refresh key (as replicas must).
 #   DATABASE_URL, AMQP_URL, SUPABASE_URL, SUPABASE_JWKS_URL, SUPABASE_JWT_SECRET,
 #   SESSION_STORE_TOKEN, DARKROOM_ALIAS_KEY, CORS_ORIGINS, RUST_LOG ... (DESIGN.md names)
 # SUPABASE_JWT_SECRET, SESSION_STORE_TOKEN and DARKROOM_ALIAS_KEY are generated when unset
@@ -34,7 +41,7 @@ for arg in "$@"; do
         --release) profile=release ;;
         --no-build) build=0 ;;
         -h | --help)
-            sed -n '2,26p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+            sed -n '2,33p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
             exit 0
             ;;
         *)
@@ -47,8 +54,9 @@ done
 gateway_port="${NEXUS_GATEWAY_PORT:-8002}"
 auth_port="${NEXUS_AUTH_PORT:-8001}"
 store_port="${NEXUS_STORE_PORT:-50051}"
-realtime_port_1="${NEXUS_REALTIME_PORT_1:-8003}"
-realtime_port_2="${NEXUS_REALTIME_PORT_2:-8004}"
+realtime_instances="${NEXUS_REALTIME_INSTANCES:-2}"
+auth_instances="${NEXUS_AUTH_INSTANCES:-1}"
+store_instances="${NEXUS_STORE_INSTANCES:-1}"
 dev_dir="${NEXUS_DEV_DIR:-$root/.dev-up}"
 html_dir="$root/deploy/gateway/html"
 
@@ -59,6 +67,27 @@ die() {
 }
 
 random_hex() { od -An -N"$1" -tx1 /dev/urandom | tr -d ' \n'; }
+
+for count in "$realtime_instances" "$auth_instances" "$store_instances"; do
+    [[ "$count" =~ ^[1-9][0-9]?$ ]] || die "instance counts are 1-99 (NEXUS_*_INSTANCES), got $count"
+done
+# Ports of every instance (1-based arrays padded at 0).
+store_ports=(0) auth_ports=(0) realtime_ports=(0)
+for ((i = 1; i <= store_instances; i++)); do store_ports+=($((store_port + 10 * (i - 1)))); done
+for ((i = 1; i <= auth_instances; i++)); do auth_ports+=($((auth_port + 10 * (i - 1)))); done
+realtime_port_1="${NEXUS_REALTIME_PORT_1:-8003}"
+for ((i = 1; i <= realtime_instances; i++)); do
+    default_port=$((realtime_port_1 + i - 1))
+    name="NEXUS_REALTIME_PORT_$i"
+    realtime_ports+=("${!name:-$default_port}")
+done
+# "host:port,host:port" of instances 1..N of a port array.
+address_list() {
+    local -n ports_ref="$1"
+    local list="" i
+    for ((i = 1; i < ${#ports_ref[@]}; i++)); do list+="${list:+,}127.0.0.1:${ports_ref[$i]}"; done
+    printf '%s' "$list"
+}
 
 command -v nginx >/dev/null || die "nginx is not installed (Debian: apt-get install nginx-light)"
 command -v envsubst >/dev/null || die "envsubst is not installed (Debian: apt-get install gettext-base)"
@@ -99,8 +128,8 @@ cp "$vendor_src/socket.io.min.js" "$vendor_src/socket.io.min.js.map" "$html_dir/
 export RUST_LOG="${RUST_LOG:-info}"
 export DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/nexus}"
 export AMQP_URL="${AMQP_URL:-amqp://guest:guest@127.0.0.1:5672/%2f}"
-export SESSION_STORE_URL="http://127.0.0.1:$store_port"
-export AUTH_JWKS_URL="http://127.0.0.1:$auth_port/api/auth/.well-known/jwks.json"
+export SESSION_STORE_URL="http://127.0.0.1:${store_ports[1]}"
+export AUTH_JWKS_URL="http://127.0.0.1:${auth_ports[1]}/api/auth/.well-known/jwks.json"
 export COOKIE_SECURE=false
 export TRUSTED_PROXIES="${TRUSTED_PROXIES:-127.0.0.1/32,::1/128}"
 export CORS_ORIGINS="${CORS_ORIGINS:-http://localhost:$gateway_port,http://127.0.0.1:$gateway_port,http://localhost:5173}"
@@ -108,6 +137,20 @@ if [[ -z "${SUPABASE_JWT_SECRET:-}${SUPABASE_URL:-}${SUPABASE_JWKS_URL:-}" ]]; t
     SUPABASE_JWT_SECRET="dev-$(random_hex 32)"
     export SUPABASE_JWT_SECRET
     log "SUPABASE_JWT_SECRET was not set: generated one for this run (development only)"
+fi
+if ((auth_instances > 1)); then
+    # Replicas must share their keys, or each rejects the others' tokens.
+    if [[ -z "${ACCESS_TOKEN_KEYS:-}" ]]; then
+        command -v openssl >/dev/null || die "openssl is needed to generate a shared signing key"
+        (umask 077 && openssl genpkey -algorithm ed25519 -out "$dev_dir/access-key.pem" 2>/dev/null) ||
+            die "cannot generate $dev_dir/access-key.pem"
+        export ACCESS_TOKEN_KEYS="$dev_dir/access-key.pem"
+        log "ACCESS_TOKEN_KEYS was not set: one generated Ed25519 key shared by the $auth_instances auth instances"
+    fi
+    if [[ -z "${REFRESH_TOKEN_KEYS:-}" ]]; then
+        REFRESH_TOKEN_KEYS="dev:$(random_hex 32)"
+        export REFRESH_TOKEN_KEYS
+    fi
 fi
 if [[ -z "${SESSION_STORE_TOKEN:-}" ]]; then
     SESSION_STORE_TOKEN="$(random_hex 24)"
@@ -127,6 +170,7 @@ fi
         printf 'SUPABASE_URL=%q\n' "${SUPABASE_URL:-}"
         printf 'SESSION_STORE_TOKEN=%q\n' "$SESSION_STORE_TOKEN"
         printf 'SESSION_STORE_URL=%q\n' "$SESSION_STORE_URL"
+        printf 'SESSION_STORE_TOKEN=%q\n' "$SESSION_STORE_TOKEN"
         printf 'DATABASE_URL=%q\n' "$DATABASE_URL"
     } >"$dev_dir/dev.env"
 )
@@ -217,30 +261,61 @@ http_ok() { curl -fsS --max-time 2 -o /dev/null "$1"; }
 # ---------------------------------------------------------------- start
 # A port already taken (often a stack from an earlier run) would make a readiness check
 # answer for the wrong process: refuse up front.
-for port in "$store_port" "$auth_port" "$realtime_port_1" "$realtime_port_2" "$gateway_port"; do
+for port in "${store_ports[@]:1}" "${auth_ports[@]:1}" "${realtime_ports[@]:1}" "$gateway_port"; do
     if port_open "$port"; then
         die "port $port is already in use (another stack running? see NEXUS_*_PORT in --help)"
     fi
 done
 
-SESSION_STORE_LISTEN="127.0.0.1:$store_port" start session-store "$bin_dir/session-store"
-wait_for session-store port_open "$store_port"
+# Names of instance i: session-store, auth-service, realtime-1 when there is one of a kind
+# (as in compose); session-store-2, auth-service-2 ... beyond.
+instance_name() {
+    if [[ "$2" == 1 && "$3" == 1 && "$1" != realtime ]]; then printf '%s' "$1"; else printf '%s-%s' "$1" "$2"; fi
+}
 
-AUTH_LISTEN="127.0.0.1:$auth_port" start auth-service "$bin_dir/auth-service"
-wait_for auth-service http_ok "http://127.0.0.1:$auth_port/readyz"
+for ((i = 1; i <= store_instances; i++)); do
+    name="$(instance_name session-store "$i" "$store_instances")"
+    SESSION_STORE_LISTEN="127.0.0.1:${store_ports[$i]}" \
+        SESSION_STORE_METRICS_LISTEN="127.0.0.1:$((store_ports[i] + 1))" \
+        start "$name" "$bin_dir/session-store"
+    # The first instance migrates before it binds; the others find the schema ready.
+    wait_for "$name" env SESSION_STORE_LISTEN="127.0.0.1:${store_ports[$i]}" "$bin_dir/session-store" health
+done
 
-REALTIME_LISTEN="127.0.0.1:$realtime_port_1" start realtime-1 "$bin_dir/realtime-service"
-REALTIME_LISTEN="127.0.0.1:$realtime_port_2" start realtime-2 "$bin_dir/realtime-service"
-wait_for realtime-1 http_ok "http://127.0.0.1:$realtime_port_1/readyz"
-wait_for realtime-2 http_ok "http://127.0.0.1:$realtime_port_2/readyz"
+store_url_for() { printf 'http://127.0.0.1:%s' "${store_ports[$(((($1 - 1) % store_instances) + 1))]}"; }
 
-"$bin_dir/auth-service" dev-token --name "Dev User" --ttl 12h >"$dev_dir/dev-token.txt"
-printf '{"access_token": "%s"}\n' "$(cat "$dev_dir/dev-token.txt")" >"$html_dir/dev-token.json"
+for ((i = 1; i <= auth_instances; i++)); do
+    name="$(instance_name auth-service "$i" "$auth_instances")"
+    AUTH_LISTEN="127.0.0.1:${auth_ports[$i]}" SESSION_STORE_URL="$(store_url_for "$i")" \
+        start "$name" "$bin_dir/auth-service"
+done
+for ((i = 1; i <= auth_instances; i++)); do
+    wait_for "$(instance_name auth-service "$i" "$auth_instances")" http_ok "http://127.0.0.1:${auth_ports[$i]}/readyz"
+done
+
+for ((i = 1; i <= realtime_instances; i++)); do
+    jwks_port="${auth_ports[$(((($i - 1) % auth_instances) + 1))]}"
+    REALTIME_LISTEN="127.0.0.1:${realtime_ports[$i]}" SESSION_STORE_URL="$(store_url_for "$i")" \
+        AUTH_JWKS_URL="http://127.0.0.1:$jwks_port/api/auth/.well-known/jwks.json" \
+        start "realtime-$i" "$bin_dir/realtime-service"
+done
+for ((i = 1; i <= realtime_instances; i++)); do
+    wait_for "realtime-$i" http_ok "http://127.0.0.1:${realtime_ports[$i]}/readyz"
+done
+
+# The dev token needs the HS256 secret; with only SUPABASE_URL/JWKS there is none to sign with.
+if [[ -n "${SUPABASE_JWT_SECRET:-}" ]]; then
+    "$bin_dir/auth-service" dev-token --name "Dev User" --ttl 12h >"$dev_dir/dev-token.txt"
+    printf '{"access_token": "%s"}\n' "$(cat "$dev_dir/dev-token.txt")" >"$html_dir/dev-token.json"
+else
+    rm -f "$dev_dir/dev-token.txt" "$html_dir/dev-token.json"
+    log "no SUPABASE_JWT_SECRET: no dev token (sign in with a token of your Supabase project)"
+fi
 
 NEXUS_GATEWAY_LISTEN="${NEXUS_GATEWAY_LISTEN:-$gateway_port}" \
-    NEXUS_AUTH_UPSTREAM="127.0.0.1:$auth_port" \
-    NEXUS_REALTIME_UPSTREAM_1="127.0.0.1:$realtime_port_1" \
-    NEXUS_REALTIME_UPSTREAM_2="127.0.0.1:$realtime_port_2" \
+    NEXUS_AUTH_UPSTREAMS="$(address_list auth_ports)" \
+    NEXUS_REALTIME_UPSTREAMS="$(address_list realtime_ports)" \
+    NEXUS_CORS_ORIGINS="$CORS_ORIGINS" \
     NEXUS_HTML_ROOT="$html_dir" \
     NEXUS_ACCESS_LOG="$dev_dir/logs/gateway-access.log" \
     NEXUS_ERROR_LOG="$dev_dir/logs/gateway-error.log" \
@@ -256,7 +331,9 @@ touch "$dev_dir/ready"
 cat <<EOF
 
   Nexus is up:  http://localhost:$gateway_port/   (demo page; "Load dev token", then "Sign in")
-  auth-service 127.0.0.1:$auth_port, realtime 127.0.0.1:$realtime_port_1 + 127.0.0.1:$realtime_port_2, session-store 127.0.0.1:$store_port
+  auth-service $(address_list auth_ports)
+  realtime     $(address_list realtime_ports)
+  session-store $(address_list store_ports) (metrics on port + 1)
   A Supabase-shaped dev token: $dev_dir/dev-token.txt
   More tokens: (set -a; . $dev_dir/dev.env; $bin_dir/auth-service dev-token --name Alice)
   Logs: $dev_dir/logs/   Stop: Ctrl-C (or kill -TERM $$)
@@ -264,9 +341,17 @@ cat <<EOF
 EOF
 
 # Wait until a process dies (then stop the rest) or a signal arrives.
+declare -A reported=()
 while true; do
     for index in "${!pids[@]}"; do
         if ! kill -0 "${pids[$index]}" 2>/dev/null; then
+            if [[ "${NEXUS_TOLERATE_EXITS:-0}" == 1 && "${names[$index]}" != gateway ]]; then
+                if [[ -z "${reported[$index]:-}" ]]; then
+                    log "${names[$index]} exited; the others keep running (NEXUS_TOLERATE_EXITS=1)"
+                    reported[$index]=1
+                fi
+                continue
+            fi
             log "${names[$index]} exited unexpectedly (log: $dev_dir/logs/${names[$index]}.log)"
             exit 1
         fi

@@ -4,7 +4,9 @@
 # Needs: PostgreSQL on 127.0.0.1:5432 (user postgres, trust auth), RabbitMQ on
 # 127.0.0.1:5672 (guest/guest), Node 20 with npm, cargo-nextest, Python 3
 # with venv (schemathesis is installed, pinned, by scripts/schemathesis.sh);
-# for the gateway end-to-end test also nginx and chromium (.ci/run installs them).
+# for the gateway end-to-end test also nginx and chromium; for the deployment
+# tests check-jsonschema, kubernetes-validate, PyYAML and promtool/prometheus
+# (.ci/run installs all of them, pinned).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,11 +31,23 @@ echo "==> HTTP contract of auth-service (schemathesis against a live stack)"
 scripts/schemathesis.sh
 
 if [ -x deploy/check.sh ]; then
-  echo "==> Deployment files (compose schema, nginx -t)"
+  echo "==> Deployment files (compose schema and policy, nginx -t, Kubernetes, Prometheus rules)"
   deploy/check.sh
 fi
+
+echo "==> Service binaries for the tests below (debug, built once)"
+cargo build --workspace --bins --locked
+
+echo "==> docker compose up without Docker: .env.example boots the compose topology"
+python3 deploy/compose-test/run.py --no-build
+
+echo "==> A real Prometheus scrapes the launcher's services"
+python3 deploy/monitoring/test.py
 
 if [ -x deploy/e2e/run.sh ]; then
   echo "==> End to end through the gateway (nginx, all services, real browser)"
   deploy/e2e/run.sh
 fi
+
+echo "==> Many instances through the gateway: 4 realtime / 2 auth / 2 session-store"
+deploy/scale/run.sh --no-build

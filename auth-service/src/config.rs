@@ -113,14 +113,22 @@ pub struct Settings {
 
 impl Settings {
     pub fn from_env() -> anyhow::Result<Self> {
+        nexus_common::dev_secrets::refuse_in_production(&[
+            "SESSION_STORE_TOKEN",
+            "AMQP_URL",
+            "SUPABASE_JWT_SECRET",
+            "REFRESH_TOKEN_KEYS",
+            "ROOM_GRANT_KEYS",
+        ])?;
         let supabase = SupabaseConfig::from_env()?;
         let access_keys = match config::optional("ACCESS_TOKEN_KEYS") {
             Some(raw) => AccessKeys::from_pem_files(&config::split_list(&raw))?,
             None => {
                 tracing::warn!(
                     "ACCESS_TOKEN_KEYS is not set: signing access tokens with a key generated for \
-                     this process only. Tokens die with it, and several replicas would reject each \
-                     other's tokens. Configure a PEM key for anything but local development."
+                     this process only. Every restart invalidates all access tokens issued before \
+                     it (clients must refresh), and several replicas would reject each other's \
+                     tokens. Configure a PEM key for anything but local development."
                 );
                 AccessKeys::generate_dev()?
             }

@@ -105,6 +105,7 @@ impl Application {
                 .wrap(cors(server_state.origins.list()))
                 .wrap_fn(|request, service| {
                     let method = request.method().to_string();
+                    let started = std::time::Instant::now();
                     service.call(request).map(move |result| {
                         if let Ok(response) = &result {
                             let route = response
@@ -115,6 +116,7 @@ impl Application {
                                 &route,
                                 &method,
                                 response.status().as_u16(),
+                                started.elapsed(),
                             );
                         }
                         result

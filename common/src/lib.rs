@@ -1,6 +1,7 @@
 //! Pieces every Nexus service shares.
 //!
-//! Kept deliberately small: configuration parsing, telemetry, graceful shutdown,
+//! Kept deliberately small: configuration parsing (and refusing development
+//! secrets in production), telemetry, graceful shutdown,
 //! client-IP resolution behind trusted proxies, the session-event wire format,
 //! AMQP connection with backoff, and the authenticated session-store client.
 //! Anything specific to one service lives in that service.
@@ -8,6 +9,7 @@
 pub mod amqp;
 pub mod client_ip;
 pub mod config;
+pub mod dev_secrets;
 pub mod events;
 pub mod redact;
 pub mod shutdown;

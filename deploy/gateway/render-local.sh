@@ -1,21 +1,22 @@
 #!/usr/bin/env bash
 # Renders the gateway template for an nginx run without Docker (scripts/dev-up.sh,
-# deploy/check.sh): the same template compose uses, the same envsubst variable list the
-# nginx image's entrypoint would substitute, plus a small main nginx.conf so nginx can run
-# from a private prefix folder (pid, temp files and logs there, nothing under /etc or /var).
+# deploy/check.sh, the tests): the same template compose uses, the same envsubst variable
+# list the nginx image's entrypoint would substitute, the upstreams from the same
+# nexus-upstreams.sh the image runs, plus a small main nginx.conf so nginx can run from a
+# private prefix folder (pid, temp files and logs there, nothing under /etc or /var).
 #
 # usage: deploy/gateway/render-local.sh OUT_DIR
-#   needs NEXUS_GATEWAY_LISTEN NEXUS_AUTH_UPSTREAM NEXUS_REALTIME_UPSTREAM_1
-#         NEXUS_REALTIME_UPSTREAM_2 NEXUS_HTML_ROOT NEXUS_ACCESS_LOG NEXUS_ERROR_LOG
-#         in the environment.
+#   needs NEXUS_GATEWAY_LISTEN NEXUS_HTML_ROOT NEXUS_ACCESS_LOG NEXUS_ERROR_LOG
+#         NEXUS_AUTH_UPSTREAMS NEXUS_REALTIME_UPSTREAMS in the environment
+#         (NEXUS_RESOLVER, NEXUS_CORS_ORIGINS optional: see nexus-upstreams.sh).
 # then: nginx -p OUT_DIR -c OUT_DIR/nginx.conf [-t]
 set -euo pipefail
 
 out="${1:?usage: render-local.sh OUT_DIR}"
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-vars='${NEXUS_GATEWAY_LISTEN} ${NEXUS_AUTH_UPSTREAM} ${NEXUS_REALTIME_UPSTREAM_1} ${NEXUS_REALTIME_UPSTREAM_2} ${NEXUS_HTML_ROOT} ${NEXUS_ACCESS_LOG} ${NEXUS_ERROR_LOG}'
-for name in NEXUS_GATEWAY_LISTEN NEXUS_AUTH_UPSTREAM NEXUS_REALTIME_UPSTREAM_1 \
-    NEXUS_REALTIME_UPSTREAM_2 NEXUS_HTML_ROOT NEXUS_ACCESS_LOG NEXUS_ERROR_LOG; do
+vars='${NEXUS_GATEWAY_LISTEN} ${NEXUS_HTML_ROOT} ${NEXUS_ACCESS_LOG} ${NEXUS_ERROR_LOG}'
+for name in NEXUS_GATEWAY_LISTEN NEXUS_HTML_ROOT NEXUS_ACCESS_LOG NEXUS_ERROR_LOG \
+    NEXUS_AUTH_UPSTREAMS NEXUS_REALTIME_UPSTREAMS; do
     if [[ -z "${!name:-}" ]]; then
         echo "render-local.sh: $name is not set" >&2
         exit 2
@@ -25,6 +26,7 @@ done
 mkdir -p "$out/conf.d" "$out/temp" "$out/logs"
 out="$(cd "$out" && pwd)"
 envsubst "$vars" <"$here/templates/nexus.conf.template" >"$out/conf.d/nexus.conf"
+"$here/nexus-upstreams.sh" "$out/conf.d/nexus-upstreams.conf" 2>/dev/null
 
 # Workers of a root master run as nobody by default; name the current user instead so the
 # prefix folder (created by this user) stays writable for them.
@@ -45,8 +47,10 @@ daemon off;
 pid $out/nginx.pid;
 error_log $NEXUS_ERROR_LOG warn;
 
+worker_rlimit_nofile 32768;
 events {
-    worker_connections 4096;
+    # Each proxied socket holds two connections (client and upstream): ~8k sockets.
+    worker_connections 16384;
 }
 
 http {

@@ -18,8 +18,11 @@ const addrs = (env.LOCAL_ADDRS ?? "127.0.0.1").split(",");
 const room = env.ROOM ?? "darkroom:bench";
 const out = (o) => process.stdout.write(JSON.stringify(o) + "\n");
 
-function open(i) {
-  return new Promise((resolve) => {
+let retries = 0;
+// A refusal with `unavailable` (session-store busy under the connect burst) is retried
+// a few times with a pause, as a real client would; other refusals count as errors.
+async function open(i, attempt = 1) {
+  const result = await new Promise((resolve) => {
     const s = io(url, {
       transports: ["websocket"],
       reconnection: false,
@@ -30,6 +33,13 @@ function open(i) {
     s.once("connect", () => resolve(s));
     s.once("connect_error", (e) => resolve({ error: e.message, s }));
   });
+  if (result.error === "unavailable" && attempt < 6) {
+    result.s.close();
+    retries++;
+    await new Promise((r) => setTimeout(r, 200 * attempt));
+    return open(i, attempt + 1);
+  }
+  return result;
 }
 
 async function openMany(n, concurrency = Number(env.CONC ?? 100)) {
@@ -69,19 +79,24 @@ if (mode === "idle") {
   const rate = Number(env.RATE ?? 0);
   const window = Number(env.WINDOW ?? 16);
   const { sockets, errors } = await openMany(members + senders);
-  if (errors) out({ connect_errors: errors });
+  if (errors || retries) out({ connect_errors: errors, connect_retries: retries });
+  if (sockets.length <= senders) {
+    out({ error: `only ${sockets.length} sockets connected` });
+    process.exit(1);
+  }
   let delivered = 0;
   const lat = [];
   let measuring = false;
   await Promise.all(sockets.map((s) => emitAck(s, "room:join", { room })));
-  sockets.slice(0, members).forEach((s, i) => {
+  const receivers = sockets.length - senders;
+  sockets.slice(0, receivers).forEach((s, i) => {
     s.on("room:message", (m) => {
       if (!measuring) return;
       delivered++;
       if (i % 50 === 0) lat.push(performance.timeOrigin + performance.now() - Number(m.text));
     });
   });
-  const senderSockets = sockets.slice(members);
+  const senderSockets = sockets.slice(receivers);
   measuring = true;
   const started = performance.now();
   const deadline = started + seconds * 1000;
@@ -112,8 +127,8 @@ if (mode === "idle") {
   const elapsed = (performance.now() - started) / 1000 - 1;
   lat.sort((a, b) => a - b);
   const pct = (p) => (lat.length ? lat[Math.min(lat.length - 1, Math.floor(lat.length * p))] : null);
-  out({ members, senders, rate, sent, delivered, deliveries_per_second: delivered / elapsed,
-        expected: sent * members, p50_ms: pct(0.5), p99_ms: pct(0.99) });
+  out({ members: receivers, senders, rate, sent, delivered, deliveries_per_second: delivered / elapsed,
+        expected: sent * receivers, p50_ms: pct(0.5), p99_ms: pct(0.99) });
   for (const s of sockets) s.close();
   setTimeout(() => process.exit(0), 500);
 }

@@ -102,6 +102,13 @@ impl Default for Limits {
 impl RealtimeConfig {
     /// From the environment; errors name the variable at fault.
     pub fn from_env() -> anyhow::Result<Self> {
+        nexus_common::dev_secrets::refuse_in_production(&[
+            "SESSION_STORE_TOKEN",
+            "AMQP_URL",
+            "SUPABASE_JWT_SECRET",
+            "DARKROOM_ALIAS_KEY",
+            "ROOM_GRANT_KEYS",
+        ])?;
         let supabase = match SupabaseConfig::from_env() {
             Ok(config) => Some(config),
             Err(_) => {

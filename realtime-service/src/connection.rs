@@ -1,9 +1,14 @@
-//! A socket's life: admission (connect middleware), private rooms and event
-//! handlers (connect handler), cleanup (disconnect handler).
+//! A socket's life: admission and event handlers (connect middleware), private
+//! rooms and bookkeeping (connect handler), cleanup (disconnect handler).
 //!
 //! The middleware runs before socketioxide sends CONNECT, so a refused
 //! client gets `connect_error {message: <code>}` and never a half-open
-//! socket. The auth payload is never logged.
+//! socket. The event handlers are registered there too: socketioxide sends
+//! CONNECT and only then spawns the connect handler, so a client that emits
+//! `room:join` as soon as it sees `connect` (the demo page, the frontend) could
+//! otherwise reach a socket with no handler yet, and the event would be dropped
+//! without an ack (seen under load in the compose and scale tests).
+//! The auth payload is never logged.
 
 use std::collections::HashSet;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -65,6 +70,7 @@ pub async fn authenticate(
     match outcome {
         Ok(conn) => {
             socket.extensions.insert(Arc::new(conn));
+            register_event_handlers(&socket);
             Ok(())
         }
         Err(refusal) => {
@@ -108,7 +114,7 @@ fn client_ip(parts: &axum::http::request::Parts, state: &AppState) -> IpAddr {
     state.trusted_proxies.client_ip(peer, forwarded)
 }
 
-/// Connect handler: private rooms, bookkeeping, event handlers.
+/// Connect handler: private rooms, bookkeeping, the disconnect handler.
 pub async fn on_connect(socket: SocketRef, State(state): State<Arc<AppState>>) {
     let Some(conn) = socket.extensions.get::<Arc<Conn>>() else {
         tracing::error!("socket admitted without state; disconnecting it");
@@ -119,12 +125,16 @@ pub async fn on_connect(socket: SocketRef, State(state): State<Arc<AppState>>) {
     state.sessions.register(&conn.identity.session);
     state.metrics.connected();
     tracing::debug!(socket = %socket.id, transport = ?socket.transport_type(), "socket connected");
+    socket.on_disconnect(on_disconnect);
+}
+
+/// The client events, registered before CONNECT reaches the client.
+fn register_event_handlers(socket: &SocketRef) {
     socket.on("room:join", events::join);
     socket.on("room:leave", events::leave);
     socket.on("room:message", events::message);
     socket.on("hangout:create", events::hangout_create);
     socket.on_fallback(events::unknown);
-    socket.on_disconnect(on_disconnect);
 }
 
 async fn on_disconnect(

@@ -16,6 +16,8 @@ use crate::db::connect::ConnectOptions;
 pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/nexus";
 /// Default listen address when `SESSION_STORE_LISTEN` is unset.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:50051";
+/// Default address of the Prometheus `/metrics` listener.
+pub const DEFAULT_METRICS_LISTEN: &str = "127.0.0.1:9051";
 
 /// Everything session-store needs to run.
 #[derive(Clone)]
@@ -24,6 +26,10 @@ pub struct StoreConfig {
     pub database_url: String,
     /// `SESSION_STORE_LISTEN`; port 0 binds a free port (tests).
     pub listen: SocketAddr,
+    /// `SESSION_STORE_METRICS_LISTEN` (default `127.0.0.1:9051`, `off` for none): plain
+    /// HTTP `/metrics` for Prometheus. `None` also keeps the process-wide recorder
+    /// uninstalled (tests running session-store inside another process).
+    pub metrics_listen: Option<SocketAddr>,
     /// `SESSION_STORE_TOKEN`: when set, every SessionStore call must present it.
     pub token: Option<String>,
     /// `SESSION_MAX_LIFETIME` (default 30d): absolute session lifetime.
@@ -55,6 +61,7 @@ impl std::fmt::Debug for StoreConfig {
         f.debug_struct("StoreConfig")
             .field("database_url", &redact_url(&self.database_url))
             .field("listen", &self.listen)
+            .field("metrics_listen", &self.metrics_listen)
             .field("token", &self.token.as_ref().map(|_| "<set>"))
             .field("max_lifetime", &self.max_lifetime)
             .field("idle_timeout", &self.idle_timeout)
@@ -72,6 +79,7 @@ impl std::fmt::Debug for StoreConfig {
 impl StoreConfig {
     /// Reads the environment; errors name the variable at fault.
     pub fn from_env() -> anyhow::Result<Self> {
+        nexus_common::dev_secrets::refuse_in_production(&["DATABASE_URL", "SESSION_STORE_TOKEN"])?;
         let pool_size = match config::optional("DATABASE_POOL_SIZE") {
             None => 16,
             Some(raw) => raw
@@ -83,6 +91,7 @@ impl StoreConfig {
         Ok(Self {
             database_url: config::or_default("DATABASE_URL", DEFAULT_DATABASE_URL),
             listen: config::socket_addr("SESSION_STORE_LISTEN", DEFAULT_LISTEN)?,
+            metrics_listen: metrics_listen()?,
             token: config::optional("SESSION_STORE_TOKEN"),
             database_ca_file: config::optional("DATABASE_SSL_ROOT_CERT").map(Into::into),
             max_lifetime: config::duration("SESSION_MAX_LIFETIME", "30d")?,
@@ -113,6 +122,7 @@ impl StoreConfig {
         Self {
             database_url: database_url.into(),
             listen,
+            metrics_listen: None,
             token: None,
             database_ca_file: None,
             max_lifetime: Duration::from_secs(30 * 86_400),
@@ -124,6 +134,14 @@ impl StoreConfig {
             purge_interval: Duration::from_secs(3_600),
             max_sessions_per_user: DEFAULT_MAX_SESSIONS_PER_USER,
         }
+    }
+}
+
+/// `SESSION_STORE_METRICS_LISTEN`: an address, or `off`.
+fn metrics_listen() -> anyhow::Result<Option<SocketAddr>> {
+    match config::optional("SESSION_STORE_METRICS_LISTEN") {
+        Some(value) if value.eq_ignore_ascii_case("off") => Ok(None),
+        _ => config::socket_addr("SESSION_STORE_METRICS_LISTEN", DEFAULT_METRICS_LISTEN).map(Some),
     }
 }
 

@@ -9,6 +9,8 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod grpc;
+pub mod health_probe;
+pub mod metrics;
 pub mod purge;
 pub mod repository;
 pub mod startup;

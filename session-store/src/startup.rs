@@ -8,6 +8,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 
 use anyhow::{Context, bail};
+use metrics_exporter_prometheus::PrometheusHandle;
 use nexus_proto::session_v1::session_store_server::SessionStoreServer;
 use tokio::net::TcpListener;
 use tonic::transport::Server;
@@ -31,6 +32,7 @@ pub struct Application {
     local_addr: SocketAddr,
     repository: Repository,
     config: StoreConfig,
+    metrics: Option<(TcpListener, PrometheusHandle)>,
 }
 
 impl Application {
@@ -64,11 +66,16 @@ impl Application {
         let local_addr = listener
             .local_addr()
             .context("listener has no local address")?;
+        let metrics = match config.metrics_listen {
+            Some(listen) => Some(crate::metrics::bind(listen).await?),
+            None => None,
+        };
         Ok(Self {
             listener,
             local_addr,
             repository,
             config,
+            metrics,
         })
     }
 
@@ -91,6 +98,7 @@ impl Application {
             local_addr,
             repository,
             config,
+            metrics,
         } = self;
         if config.token.is_none() {
             tracing::warn!(%local_addr, "SESSION_STORE_TOKEN is not set: calls are unauthenticated (loopback only)");
@@ -117,11 +125,22 @@ impl Application {
             purge_stopped,
         ));
 
+        let (stop_metrics, metrics_stopped) = tokio::sync::oneshot::channel::<()>();
+        let metrics_task = metrics.map(|(metrics_listener, handle)| {
+            if let Ok(address) = metrics_listener.local_addr() {
+                tracing::info!(%address, "metrics listening (GET /metrics)");
+            }
+            tokio::spawn(crate::metrics::serve(metrics_listener, handle, async {
+                let _ = metrics_stopped.await;
+            }))
+        });
+
         tracing::info!(%local_addr, "session-store listening");
         let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
         // Callers' `grpc-timeout` is honoured by tonic; this caps calls without one.
         let served = Server::builder()
             .timeout(DEFAULT_CALL_TIMEOUT)
+            .layer(crate::metrics::GrpcMetricsLayer)
             .add_service(health_service)
             .add_service(reflection)
             .add_service(store)
@@ -134,6 +153,14 @@ impl Application {
         let _ = stop_purge.send(true);
         if let Err(error) = purge.await {
             tracing::warn!(%error, "purge task ended abnormally");
+        }
+        let _ = stop_metrics.send(());
+        if let Some(task) = metrics_task {
+            match task.await {
+                Ok(Err(error)) => tracing::warn!(%error, "metrics listener failed"),
+                Err(error) => tracing::warn!(%error, "metrics task ended abnormally"),
+                Ok(Ok(())) => {}
+            }
         }
         tracing::info!("session-store stopped");
         served

@@ -54,7 +54,14 @@ impl Repository {
     }
 
     async fn conn(&self) -> Result<PooledConnection<'_, AsyncPgConnection>, StoreError> {
-        self.pool.get().await.map_err(StoreError::from_pool)
+        let started = std::time::Instant::now();
+        let checkout = self.pool.get().await;
+        let timed_out = matches!(
+            checkout,
+            Err(diesel_async::pooled_connection::bb8::RunError::TimedOut)
+        );
+        crate::metrics::pool_checkout(started.elapsed(), timed_out);
+        checkout.map_err(StoreError::from_pool)
     }
 }
 
