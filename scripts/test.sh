@@ -2,9 +2,10 @@
 # The one command that runs every test (README "Run all tests"; .ci/run calls it).
 #
 # Needs: PostgreSQL on 127.0.0.1:5432 (user postgres, trust auth), RabbitMQ on
-# 127.0.0.1:5672 (guest/guest), Node 20 with npm, cargo-nextest; for the
-# gateway end-to-end test also nginx and chromium; for the deployment tests
-# check-jsonschema, kubernetes-validate, PyYAML and promtool/prometheus
+# 127.0.0.1:5672 (guest/guest), Node 20 with npm, cargo-nextest, Python 3
+# with venv (schemathesis is installed, pinned, by scripts/schemathesis.sh);
+# for the gateway end-to-end test also nginx and chromium; for the deployment
+# tests check-jsonschema, kubernetes-validate, PyYAML and promtool/prometheus
 # (.ci/run installs all of them, pinned).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,6 +26,9 @@ cargo nextest run --workspace --locked --profile "$profile" -E 'not binary(/^ser
 echo "==> Rust tests that cut shared servers (one at a time)"
 cargo nextest run --workspace --locked --profile "$profile" -E 'binary(/^serial_/)' \
   --test-threads 1 --no-tests pass
+
+echo "==> HTTP contract of auth-service (schemathesis against a live stack)"
+scripts/schemathesis.sh
 
 if [ -x deploy/check.sh ]; then
   echo "==> Deployment files (compose schema and policy, nginx -t, Kubernetes, Prometheus rules)"

@@ -125,8 +125,7 @@ async fn main() {
         ),
         access_token_ttl: Duration::from_secs(900),
         refresh_reuse_interval: Duration::from_secs(10),
-        bridge_rate: None,
-        refresh_rate: None,
+        rate_limits: auth_service::config::RateLimits::default(),
         secret_cache_size: 1_000_000,
     };
     let app = Application::build(settings).await.unwrap();

@@ -21,12 +21,49 @@ use crate::keys::refresh::RefreshKeyring;
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8001";
 
-/// A per-client-IP rate: `per_second` sustained, `burst` at once. `None`
-/// (a rate of 0) disables the limit.
+/// A rate: `per_second` sustained, `burst` at once. `None` (a rate of 0)
+/// disables the limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RateLimit {
     pub per_second: u32,
     pub burst: u32,
+}
+
+/// The limits of one endpoint: per client (IPv4 address or IPv6 /64) and a
+/// global ceiling over all clients, which holds when an attacker spreads over
+/// many addresses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct EndpointRate {
+    pub per_client: Option<RateLimit>,
+    pub global: Option<RateLimit>,
+}
+
+impl EndpointRate {
+    /// From `AUTH_<NAME>_RATE_PER_SECOND`/`_BURST` (per client) and
+    /// `AUTH_<NAME>_GLOBAL_RATE_PER_SECOND`/`_BURST`.
+    fn from_env(name: &str, per_client: (u32, u32), global: (u32, u32)) -> anyhow::Result<Self> {
+        Ok(Self {
+            per_client: RateLimit::from_env(
+                &format!("AUTH_{name}_RATE"),
+                per_client.0,
+                per_client.1,
+            )?,
+            global: RateLimit::from_env(&format!("AUTH_{name}_GLOBAL_RATE"), global.0, global.1)?,
+        })
+    }
+
+    /// No limits (tests, benchmarks).
+    pub fn unlimited() -> Self {
+        Self::default()
+    }
+}
+
+/// Rate limits of the endpoints that mint or end sessions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RateLimits {
+    pub bridge: EndpointRate,
+    pub refresh: EndpointRate,
+    pub logout: EndpointRate,
 }
 
 impl RateLimit {
@@ -50,8 +87,8 @@ fn number(name: &str, default: u32) -> anyhow::Result<u32> {
         .map(|value| value.unwrap_or(default))
 }
 
-/// Everything auth-service needs to run.
-#[derive(Debug, Clone)]
+/// Everything auth-service needs to run. `Debug` shows no secret.
+#[derive(Clone)]
 pub struct Settings {
     pub listen: SocketAddr,
     pub store: StoreClientConfig,
@@ -68,10 +105,8 @@ pub struct Settings {
     pub refresh_keys: Arc<RefreshKeyring>,
     pub access_token_ttl: Duration,
     pub refresh_reuse_interval: Duration,
-    /// `AUTH_BRIDGE_RATE_PER_SECOND` / `AUTH_BRIDGE_RATE_BURST`.
-    pub bridge_rate: Option<RateLimit>,
-    /// `AUTH_REFRESH_RATE_PER_SECOND` / `AUTH_REFRESH_RATE_BURST`.
-    pub refresh_rate: Option<RateLimit>,
+    /// `AUTH_{BRIDGE,REFRESH,LOGOUT}_[GLOBAL_]RATE_{PER_SECOND,BURST}`.
+    pub rate_limits: RateLimits,
     /// Sessions whose refresh secret is kept in memory (`REFRESH_SECRET_CACHE_SIZE`).
     pub secret_cache_size: u64,
 }
@@ -98,8 +133,11 @@ impl Settings {
                 AccessKeys::generate_dev()?
             }
         };
+        let retired = config::optional("REFRESH_TOKEN_RETIRED_KEYS")
+            .map(|raw| config::split_list(&raw))
+            .unwrap_or_default();
         let refresh_keys = match config::optional("REFRESH_TOKEN_KEYS") {
-            Some(raw) => RefreshKeyring::parse(&raw)?,
+            Some(raw) => RefreshKeyring::parse(&raw)?.with_retired(&retired)?,
             None => {
                 tracing::warn!(
                     "REFRESH_TOKEN_KEYS is not set: deriving refresh tokens with a key generated for \
@@ -123,9 +161,35 @@ impl Settings {
             refresh_keys: Arc::new(refresh_keys),
             access_token_ttl: config::duration("ACCESS_TOKEN_TTL", "15m")?,
             refresh_reuse_interval: config::duration("REFRESH_REUSE_INTERVAL", "10s")?,
-            bridge_rate: RateLimit::from_env("AUTH_BRIDGE_RATE", 5, 30)?,
-            refresh_rate: RateLimit::from_env("AUTH_REFRESH_RATE", 10, 60)?,
+            rate_limits: RateLimits {
+                bridge: EndpointRate::from_env("BRIDGE", (5, 30), (300, 600))?,
+                refresh: EndpointRate::from_env("REFRESH", (10, 60), (1_000, 2_000))?,
+                logout: EndpointRate::from_env("LOGOUT", (5, 30), (300, 600))?,
+            },
             secret_cache_size: u64::from(number("REFRESH_SECRET_CACHE_SIZE", 100_000)?),
         })
+    }
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use nexus_common::redact;
+        f.debug_struct("Settings")
+            .field("listen", &self.listen)
+            .field("store", &self.store)
+            .field("amqp_url", &redact::url(&self.amqp_url))
+            .field("events_exchange", &self.events_exchange)
+            .field("events_buffer", &self.events_buffer)
+            .field("supabase", &self.supabase)
+            .field("cors_origins", &self.cors_origins)
+            .field("trusted_proxies", &self.trusted_proxies)
+            .field("cookie_secure", &self.cookie_secure)
+            .field("access_keys", &self.access_keys)
+            .field("refresh_keys", &self.refresh_keys)
+            .field("access_token_ttl", &self.access_token_ttl)
+            .field("refresh_reuse_interval", &self.refresh_reuse_interval)
+            .field("rate_limits", &self.rate_limits)
+            .field("secret_cache_size", &self.secret_cache_size)
+            .finish()
     }
 }

@@ -38,11 +38,21 @@ const CONFIRM_TIMEOUT: Duration = Duration::from_secs(10);
 const HEALTH_TICK: Duration = Duration::from_millis(500);
 
 /// Where and how to publish.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct PublisherConfig {
     pub amqp_url: String,
     pub exchange: String,
     pub buffer: usize,
+}
+
+impl std::fmt::Debug for PublisherConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PublisherConfig")
+            .field("amqp_url", &nexus_common::redact::url(&self.amqp_url))
+            .field("exchange", &self.exchange)
+            .field("buffer", &self.buffer)
+            .finish()
+    }
 }
 
 /// The request-side handle: cheap to clone, never waits for the broker.

@@ -12,7 +12,7 @@ use std::time::Duration;
 use actix_cors::Cors;
 use actix_web::dev::{Server, Service, ServiceResponse};
 use actix_web::http::{Method, header};
-use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers};
+use actix_web::middleware::{self, ErrorHandlerResponse, ErrorHandlers};
 use actix_web::web::{self, Data};
 use actix_web::{App, HttpResponse, HttpServer};
 use anyhow::Context;
@@ -24,8 +24,7 @@ use crate::events::{EventPublisher, PublisherConfig};
 use crate::http::cookies::CookieSettings;
 use crate::http::envelope::Failure;
 use crate::http::origin::AllowedOrigins;
-use crate::http::rate_limit::IpRateLimiter;
-use crate::http::routes::{bridge, logout, ops, refresh, sessions};
+use crate::http::rate_limit::Limiters;
 use crate::secret_cache::SecretCache;
 use crate::state::AppState;
 use crate::store::SessionStore;
@@ -83,8 +82,7 @@ impl Application {
             proxies: settings.trusted_proxies.clone(),
             access_ttl: settings.access_token_ttl,
             reuse_interval: settings.refresh_reuse_interval,
-            bridge_limiter: settings.bridge_rate.map(IpRateLimiter::new),
-            refresh_limiter: settings.refresh_rate.map(IpRateLimiter::new),
+            limiters: Limiters::new(settings.rate_limits),
             metrics: crate::metrics::init(),
         });
         spawn_pruning(state.clone());
@@ -93,11 +91,16 @@ impl Application {
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(server_state.clone())
+                .app_data(Data::new(server_state.origins.clone()))
                 .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
                 .app_data(web::QueryConfig::default().error_handler(|error, _| {
                     crate::http::error::ApiError::BadRequest(format!("Bad query string: {error}"))
                         .into()
                 }))
+                .wrap(middleware::from_fn(
+                    crate::http::origin::refuse_foreign_origin,
+                ))
+                .wrap(middleware::from_fn(crate::http::no_store::default_no_store))
                 .wrap(ErrorHandlers::new().default_handler(envelope_for_framework_errors))
                 .wrap(cors(server_state.origins.list()))
                 .wrap_fn(|request, service| {
@@ -119,18 +122,7 @@ impl Application {
                         result
                     })
                 })
-                .route("/healthz", web::get().to(ops::healthz))
-                .route("/readyz", web::get().to(ops::readyz))
-                .route("/metrics", web::get().to(ops::metrics))
-                .service(
-                    web::scope("/api/auth")
-                        .route("/.well-known/jwks.json", web::get().to(ops::jwks))
-                        .route("/session/bridge", web::post().to(bridge::bridge))
-                        .route("/session/refresh", web::post().to(refresh::refresh))
-                        .route("/session/logout", web::post().to(logout::logout))
-                        .route("/sessions", web::get().to(sessions::list))
-                        .route("/sessions/{id}", web::delete().to(sessions::revoke)),
-                )
+                .configure(crate::http::api::configure)
                 .default_service(web::to(not_found))
         })
         .listen(listener)?
@@ -235,12 +227,7 @@ fn spawn_pruning(state: Data<AppState>) {
         let mut tick = tokio::time::interval(Duration::from_secs(60));
         loop {
             tick.tick().await;
-            for limiter in [&state.bridge_limiter, &state.refresh_limiter]
-                .into_iter()
-                .flatten()
-            {
-                limiter.prune();
-            }
+            state.limiters.prune();
         }
     });
 }

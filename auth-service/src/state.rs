@@ -13,7 +13,7 @@ use crate::domain::{SessionId, UserId};
 use crate::events::EventPublisher;
 use crate::http::cookies::CookieSettings;
 use crate::http::origin::AllowedOrigins;
-use crate::http::rate_limit::IpRateLimiter;
+use crate::http::rate_limit::Limiters;
 use crate::keys::access::AccessKeys;
 use crate::keys::refresh::RefreshKeyring;
 use crate::secret_cache::SecretCache;
@@ -33,8 +33,7 @@ pub struct AppState {
     pub proxies: TrustedProxies,
     pub access_ttl: Duration,
     pub reuse_interval: Duration,
-    pub bridge_limiter: Option<IpRateLimiter>,
-    pub refresh_limiter: Option<IpRateLimiter>,
+    pub limiters: Limiters,
     pub metrics: Option<PrometheusHandle>,
 }
 

@@ -60,7 +60,7 @@ impl From<tonic::Status> for StoreError {
 }
 
 /// Whether a session may still be used.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SessionStatus {
     Active,
@@ -144,6 +144,16 @@ impl TryFrom<pb::RefreshState> for RefreshState {
     }
 }
 
+/// What CreateSession did: the (new or existing) session's refresh state,
+/// and the sessions of the same user it revoked to stay within the per-user
+/// cap (`SESSION_MAX_PER_USER` of session-store), to be announced.
+#[derive(Debug, Clone)]
+pub struct CreatedSession {
+    pub state: RefreshState,
+    pub created: bool,
+    pub evicted: Vec<SessionView>,
+}
+
 /// A new session to create.
 #[derive(Debug)]
 pub struct NewSession<'a> {
@@ -222,10 +232,8 @@ impl SessionStore {
         )
     }
 
-    pub async fn create_session(
-        &self,
-        new: NewSession<'_>,
-    ) -> Result<(RefreshState, bool), StoreError> {
+    /// Creates (or returns the live) session; see [`CreatedSession`].
+    pub async fn create_session(&self, new: NewSession<'_>) -> Result<CreatedSession, StoreError> {
         metrics::store_call("create_session");
         let request = pb::CreateSessionRequest {
             user_id: new.user.to_string(),
@@ -246,7 +254,16 @@ impl SessionStore {
             .state
             .context("session-store sent no refresh state")?
             .try_into()?;
-        Ok((state, response.created))
+        let evicted = response
+            .evicted
+            .into_iter()
+            .map(|s| session(Some(s)))
+            .collect::<Result<_, _>>()?;
+        Ok(CreatedSession {
+            state,
+            created: response.created,
+            evicted,
+        })
     }
 
     pub async fn refresh_state(&self, session: &SessionId) -> Result<RefreshState, StoreError> {

@@ -4,7 +4,7 @@
 //! (`TRUSTED_PROXIES`), and then the right-most hop that is not itself trusted
 //! is the client: everything left of it could have been written by the client.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use anyhow::Context;
 use ipnet::IpNet;
@@ -68,6 +68,48 @@ impl TrustedProxies {
     }
 }
 
+/// The key a per-client limit (request rate, connection count) counts under.
+///
+/// An IPv4 client is its address. An IPv6 client is its /64: one subscriber
+/// usually holds a whole /64 (often far more), so keying on the /128 would give
+/// one attacker 2^64 separate quotas. An IPv4-mapped IPv6 address counts as
+/// the IPv4 address it carries. An unknown client address (no peer address
+/// at all) shares one bucket with every other unknown one, so it is limited
+/// rather than waved through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RateLimitKey(IpAddr);
+
+impl RateLimitKey {
+    /// The bucket of clients whose address is unknown.
+    pub const UNKNOWN: Self = Self(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+
+    pub fn of(ip: Option<IpAddr>) -> Self {
+        match ip.map(canonical) {
+            None => Self::UNKNOWN,
+            Some(IpAddr::V4(v4)) => Self(IpAddr::V4(v4)),
+            Some(IpAddr::V6(v6)) => {
+                let prefix = u128::from(v6) & (u128::MAX << 64);
+                Self(IpAddr::V6(Ipv6Addr::from(prefix)))
+            }
+        }
+    }
+
+    /// The address (IPv4) or network address of the /64 (IPv6) counted under.
+    pub fn ip(self) -> IpAddr {
+        self.0
+    }
+}
+
+impl std::fmt::Display for RateLimitKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            IpAddr::V6(_) => write!(f, "{}/64", self.0),
+            IpAddr::V4(_) if *self == Self::UNKNOWN => f.write_str("<unknown>"),
+            IpAddr::V4(_) => write!(f, "{}", self.0),
+        }
+    }
+}
+
 /// An IPv4-mapped IPv6 address is treated as the IPv4 address it carries.
 fn canonical(ip: IpAddr) -> IpAddr {
     match ip {
@@ -128,6 +170,21 @@ mod tests {
             proxies().client_ip(ip("127.0.0.1"), ["nonsense, 198.51.100.7:443"]),
             ip("198.51.100.7")
         );
+    }
+
+    #[test]
+    fn ipv6_clients_are_limited_per_64_and_ipv4_per_address() {
+        let key = |raw: &str| RateLimitKey::of(Some(ip(raw)));
+        assert_eq!(
+            key("2001:db8:1:2::1"),
+            key("2001:db8:1:2:ffff:ffff:ffff:ffff")
+        );
+        assert_ne!(key("2001:db8:1:2::1"), key("2001:db8:1:3::1"));
+        assert_eq!(key("2001:db8:1:2::1").to_string(), "2001:db8:1:2::/64");
+        assert_ne!(key("198.51.100.1"), key("198.51.100.2"));
+        assert_eq!(key("::ffff:198.51.100.1"), key("198.51.100.1"));
+        assert_eq!(RateLimitKey::of(None), RateLimitKey::UNKNOWN);
+        assert_eq!(RateLimitKey::of(None).to_string(), "<unknown>");
     }
 
     #[test]

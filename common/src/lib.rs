@@ -11,6 +11,7 @@ pub mod client_ip;
 pub mod config;
 pub mod dev_secrets;
 pub mod events;
+pub mod redact;
 pub mod shutdown;
 pub mod store_client;
 pub mod telemetry;

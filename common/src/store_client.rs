@@ -62,12 +62,22 @@ impl Interceptor for BearerToken {
 }
 
 /// Settings for the client.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct StoreClientConfig {
     pub url: String,
     pub token: Option<String>,
     /// Per-call deadline, sent to the server as `grpc-timeout`.
     pub timeout: Duration,
+}
+
+impl std::fmt::Debug for StoreClientConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoreClientConfig")
+            .field("url", &crate::redact::url(&self.url))
+            .field("token", &crate::redact::presence(self.token.as_ref()))
+            .field("timeout", &self.timeout)
+            .finish()
+    }
 }
 
 impl StoreClientConfig {
@@ -105,4 +115,22 @@ pub fn connect_lazy(config: &StoreClientConfig) -> anyhow::Result<StoreClient> {
 pub fn token_matches(presented: &[u8], expected: &[u8]) -> bool {
     use subtle::ConstantTimeEq;
     presented.len() == expected.len() && bool::from(presented.ct_eq(expected))
+}
+
+#[cfg(test)]
+mod debug_tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_shows_the_token_or_url_credentials() {
+        let config = StoreClientConfig {
+            url: "http://store-user:store-pw@store:50051".to_owned(),
+            token: Some("the-shared-store-token".to_owned()),
+            timeout: Duration::from_secs(3),
+        };
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("the-shared-store-token"), "{shown}");
+        assert!(!shown.contains("store-pw"), "{shown}");
+        assert!(shown.contains("store:50051"), "{shown}");
+    }
 }

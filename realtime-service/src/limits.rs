@@ -10,10 +10,13 @@ use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-/// Counts sockets per client IP.
+use nexus_common::client_ip::RateLimitKey;
+
+/// Counts sockets per client (an IPv4 address or an IPv6 /64: see
+/// [`RateLimitKey`]).
 #[derive(Debug, Default)]
 pub struct IpLimiter {
-    counts: Mutex<HashMap<IpAddr, usize>>,
+    counts: Mutex<HashMap<RateLimitKey, usize>>,
     max: usize,
 }
 
@@ -21,7 +24,7 @@ pub struct IpLimiter {
 #[derive(Debug)]
 pub struct IpSlot {
     limiter: Arc<IpLimiter>,
-    ip: IpAddr,
+    ip: RateLimitKey,
 }
 
 impl IpLimiter {
@@ -34,6 +37,7 @@ impl IpLimiter {
 
     /// A slot for `ip`, or `None` when it already holds `max` sockets.
     pub fn acquire(self: &Arc<Self>, ip: IpAddr) -> Option<IpSlot> {
+        let ip = RateLimitKey::of(Some(ip));
         let mut counts = self
             .counts
             .lock()
@@ -118,6 +122,17 @@ mod tests {
         assert!(limiter.acquire([127, 0, 0, 2].into()).is_some());
         drop(a);
         assert!(limiter.acquire(ip).is_some());
+    }
+
+    #[test]
+    fn ipv6_connections_count_per_64() {
+        let limiter = IpLimiter::new(1);
+        let first: IpAddr = "2001:db8:1:2::1".parse().expect("v6");
+        let same_net: IpAddr = "2001:db8:1:2:ffff::2".parse().expect("v6");
+        let next_net: IpAddr = "2001:db8:1:3::1".parse().expect("v6");
+        let _held = limiter.acquire(first).expect("first");
+        assert!(limiter.acquire(same_net).is_none());
+        assert!(limiter.acquire(next_net).is_some());
     }
 
     #[test]

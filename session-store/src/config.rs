@@ -51,6 +51,9 @@ pub struct StoreConfig {
     pub purge_after: Duration,
     /// `SESSION_PURGE_INTERVAL` (default 1h): how often the purge runs.
     pub purge_interval: Duration,
+    /// `SESSION_MAX_PER_USER` (default 50): live sessions one user may hold;
+    /// creating one more revokes the least recently seen.
+    pub max_sessions_per_user: u32,
 }
 
 impl std::fmt::Debug for StoreConfig {
@@ -68,6 +71,7 @@ impl std::fmt::Debug for StoreConfig {
             .field("statement_timeout", &self.statement_timeout)
             .field("purge_after", &self.purge_after)
             .field("purge_interval", &self.purge_interval)
+            .field("max_sessions_per_user", &self.max_sessions_per_user)
             .finish()
     }
 }
@@ -97,6 +101,7 @@ impl StoreConfig {
             statement_timeout: config::duration("DATABASE_STATEMENT_TIMEOUT", "2s")?,
             purge_after: config::duration("SESSION_PURGE_AFTER", "30d")?,
             purge_interval: config::duration("SESSION_PURGE_INTERVAL", "1h")?,
+            max_sessions_per_user: positive("SESSION_MAX_PER_USER", DEFAULT_MAX_SESSIONS_PER_USER)?,
         })
     }
 
@@ -127,6 +132,7 @@ impl StoreConfig {
             statement_timeout: Duration::from_secs(2),
             purge_after: Duration::from_secs(30 * 86_400),
             purge_interval: Duration::from_secs(3_600),
+            max_sessions_per_user: DEFAULT_MAX_SESSIONS_PER_USER,
         }
     }
 }
@@ -139,17 +145,23 @@ fn metrics_listen() -> anyhow::Result<Option<SocketAddr>> {
     }
 }
 
+/// Live sessions per user unless `SESSION_MAX_PER_USER` says otherwise.
+pub const DEFAULT_MAX_SESSIONS_PER_USER: u32 = 50;
+
+fn positive(name: &str, default: u32) -> anyhow::Result<u32> {
+    match config::optional(name) {
+        None => Ok(default),
+        Some(raw) => raw
+            .parse::<u32>()
+            .ok()
+            .filter(|value| *value > 0)
+            .with_context(|| format!("{name}={raw:?} is not a positive integer")),
+    }
+}
+
 /// The URL with any password replaced, for logs.
 pub fn redact_url(raw: &str) -> String {
-    match url::Url::parse(raw) {
-        Ok(mut parsed) => {
-            if parsed.password().is_some() {
-                let _ = parsed.set_password(Some("***"));
-            }
-            parsed.to_string()
-        }
-        Err(_) => "<unparseable url>".to_owned(),
-    }
+    nexus_common::redact::url(raw)
 }
 
 #[cfg(test)]

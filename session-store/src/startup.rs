@@ -58,7 +58,8 @@ impl Application {
         let repository = Repository::new(
             pool,
             Lifetimes::new(config.max_lifetime, config.idle_timeout),
-        );
+        )
+        .with_max_sessions_per_user(config.max_sessions_per_user);
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;

@@ -18,10 +18,24 @@ use crate::{TokenError, VerificationKey};
 pub const ISSUER: &str = "nexus-auth";
 /// `aud` of backend access tokens.
 pub const AUDIENCE: &str = "nexus";
-/// Cookie holding the access token (`Path=/`, `SameSite=Lax`, httpOnly).
+/// Cookie holding the access token (`Path=/`, `SameSite=Lax`, httpOnly) over
+/// plain-HTTP development (`COOKIE_SECURE=false`).
 pub const ACCESS_COOKIE: &str = "nexus_access_token";
-/// Cookie holding the refresh token (`Path=/api/auth`, `SameSite=Strict`, httpOnly).
+/// Cookie holding the refresh token (`Path=/api/auth`, `SameSite=Strict`,
+/// httpOnly) over plain-HTTP development.
 pub const REFRESH_COOKIE: &str = "nexus_refresh_token";
+/// The access cookie's name with `COOKIE_SECURE=true`: browsers accept a
+/// `__Host-` cookie only from this very host, Secure, `Path=/` and without
+/// `Domain`, so a sibling subdomain cannot plant or overwrite it.
+pub const ACCESS_COOKIE_SECURE: &str = "__Host-nexus_access_token";
+/// The refresh cookie's name with `COOKIE_SECURE=true` (`__Secure-`: only set
+/// over HTTPS; it needs `Path=/api/auth`, which `__Host-` would forbid).
+pub const REFRESH_COOKIE_SECURE: &str = "__Secure-nexus_refresh_token";
+/// Names the access token is read from, preferred first: both are accepted on
+/// input so a deploy that switches `COOKIE_SECURE` logs nobody out.
+pub const ACCESS_COOKIE_NAMES: [&str; 2] = [ACCESS_COOKIE_SECURE, ACCESS_COOKIE];
+/// Names the refresh token is read from, preferred first.
+pub const REFRESH_COOKIE_NAMES: [&str; 2] = [REFRESH_COOKIE_SECURE, REFRESH_COOKIE];
 /// Default JWKS location of a local auth-service.
 pub const DEFAULT_JWKS_URL: &str = "http://127.0.0.1:8001/api/auth/.well-known/jwks.json";
 /// Clock skew tolerated between services.

@@ -1,11 +1,14 @@
 //! A cached JSON Web Key Set fetched over HTTP.
 //!
 //! Keys are looked up by `kid`. A `kid` the cache does not know triggers one
-//! refetch, but never more often than `min_refetch_interval` (30 s for Supabase),
-//! so a flood of tokens with made-up `kid`s cannot turn into a flood of requests
-//! to the key server. Keys older than `max_age` are refreshed on the next lookup;
-//! if that fails the stale keys keep working (the key server being briefly down
-//! must not log everyone out).
+//! refetch (single-flight: concurrent misses wait for the same request), but
+//! never more often than `min_refetch_interval` (30 s for Supabase), so a flood
+//! of tokens with made-up `kid`s cannot turn into a flood of requests to the
+//! key server. Keys older than `max_age` are served as they are while ONE
+//! background refresh runs (stale-while-revalidate): a slow key server must
+//! not stall every verification, and one that is down must not log everyone
+//! out. The document is capped at [`MAX_DOCUMENT_BYTES`], so a hostile or
+//! broken key server cannot make the service buffer gigabytes.
 //!
 //! Each key's algorithm is decided here, from the key itself (EC P-256 -> ES256,
 //! Ed25519 -> EdDSA, RSA -> RS256 unless the JWK names another RSA algorithm).
@@ -14,7 +17,10 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
+
+use anyhow::bail;
 
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, KeyAlgorithm};
 use jsonwebtoken::{Algorithm, DecodingKey};
@@ -86,8 +92,17 @@ struct Cached {
     last_attempt: Option<Instant>,
 }
 
+/// Largest JWKS document accepted (a real one is a few KB).
+pub const MAX_DOCUMENT_BYTES: usize = 64 * 1024;
+
 /// A JWKS fetched from `url`, cached and refreshed as described above.
+/// Cheap to share: the state lives behind one `Arc` so a background refresh
+/// can outlive the lookup that started it.
 pub struct JwksCache {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
     url: String,
     http: reqwest::Client,
     min_refetch_interval: Duration,
@@ -95,12 +110,14 @@ pub struct JwksCache {
     cached: RwLock<Cached>,
     /// Serialises fetches so concurrent misses cause one request.
     fetching: Mutex<()>,
+    /// Whether a background refresh of stale keys is under way.
+    refreshing: AtomicBool,
 }
 
 impl std::fmt::Debug for JwksCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("JwksCache")
-            .field("url", &self.url)
+            .field("url", &nexus_common::redact::url(&self.inner.url))
             .finish_non_exhaustive()
     }
 }
@@ -125,85 +142,116 @@ impl JwksCache {
             .connect_timeout(Duration::from_secs(3))
             .build()?;
         Ok(Self {
-            url: url.into(),
-            http,
-            min_refetch_interval,
-            max_age,
-            cached: RwLock::new(Cached::default()),
-            fetching: Mutex::new(()),
+            inner: Arc::new(Inner {
+                url: url.into(),
+                http,
+                min_refetch_interval,
+                max_age,
+                cached: RwLock::new(Cached::default()),
+                fetching: Mutex::new(()),
+                refreshing: AtomicBool::new(false),
+            }),
         })
     }
 
     pub fn url(&self) -> &str {
-        &self.url
+        &self.inner.url
     }
 
-    /// The key named `kid`, fetching the set when needed.
+    /// The key named `kid`, fetching the set when it is unknown.
     pub async fn key(&self, kid: &str) -> Result<VerificationKey, TokenError> {
         {
-            let cached = self.cached.read().await;
-            if let Some(key) = cached.keys.get(kid)
-                && !is_stale(cached.fetched_at, self.max_age)
-            {
+            let cached = self.inner.cached.read().await;
+            if let Some(key) = cached.keys.get(kid) {
+                if is_stale(cached.fetched_at, self.inner.max_age) {
+                    self.refresh_in_background(cached.last_attempt);
+                }
                 return Ok(key.clone());
             }
         }
-        let _fetching = self.fetching.lock().await;
+        let inner = &self.inner;
+        let _fetching = inner.fetching.lock().await;
         // Another task may have fetched while we waited.
-        let (known, fetched_at, last_attempt, has_keys) = {
-            let cached = self.cached.read().await;
+        let (known, last_attempt, has_keys) = {
+            let cached = inner.cached.read().await;
             (
                 cached.keys.get(kid).cloned(),
-                cached.fetched_at,
                 cached.last_attempt,
                 !cached.keys.is_empty(),
             )
         };
-        if let Some(key) = &known
-            && !is_stale(fetched_at, self.max_age)
-        {
-            return Ok(key.clone());
+        if let Some(key) = known {
+            return Ok(key);
         }
-        let may_fetch = last_attempt.is_none_or(|at| at.elapsed() >= self.min_refetch_interval);
-        if may_fetch {
-            match self.fetch().await {
-                Ok(()) => {}
-                Err(error) => {
-                    tracing::warn!(url = %self.url, %error, "JWKS fetch failed");
-                    if known.is_none() && !has_keys {
-                        return Err(TokenError::KeysUnavailable);
-                    }
-                }
+        if may_fetch(last_attempt, inner.min_refetch_interval)
+            && let Err(error) = inner.fetch().await
+        {
+            tracing::warn!(url = %nexus_common::redact::url(&inner.url), %error, "JWKS fetch failed");
+            if !has_keys {
+                return Err(TokenError::KeysUnavailable);
             }
         }
-        let cached = self.cached.read().await;
+        let cached = inner.cached.read().await;
         cached.keys.get(kid).cloned().ok_or(TokenError::UnknownKey)
+    }
+
+    /// Starts one refresh of stale keys unless one is already under way or
+    /// the last attempt was too recent (a down key server is not hammered).
+    fn refresh_in_background(&self, last_attempt: Option<Instant>) {
+        if !may_fetch(last_attempt, self.inner.min_refetch_interval)
+            || self.inner.refreshing.swap(true, Ordering::AcqRel)
+        {
+            return;
+        }
+        let inner = Arc::clone(&self.inner);
+        tokio::spawn(async move {
+            {
+                let _fetching = inner.fetching.lock().await;
+                if let Err(error) = inner.fetch().await {
+                    tracing::warn!(url = %nexus_common::redact::url(&inner.url), %error, "JWKS refresh failed; keeping the cached keys");
+                }
+            }
+            inner.refreshing.store(false, Ordering::Release);
+        });
     }
 
     /// Fetches the set now (e.g. at start, to fail fast on a wrong URL).
     pub async fn refresh(&self) -> anyhow::Result<usize> {
-        let _fetching = self.fetching.lock().await;
-        self.fetch().await?;
-        Ok(self.cached.read().await.keys.len())
+        let _fetching = self.inner.fetching.lock().await;
+        self.inner.fetch().await?;
+        Ok(self.inner.cached.read().await.keys.len())
     }
+}
 
+impl Inner {
     async fn fetch(&self) -> anyhow::Result<()> {
         self.cached.write().await.last_attempt = Some(Instant::now());
-        let body: serde_json::Value = self
-            .http
-            .get(&self.url)
-            .send()
-            .await?
-            .error_for_status()?
-            .json()
-            .await?;
-        let keys = parse_key_set(&body);
-        tracing::debug!(url = %self.url, keys = keys.len(), "JWKS fetched");
+        let mut response = self.http.get(&self.url).send().await?.error_for_status()?;
+        if response
+            .content_length()
+            .is_some_and(|length| length > MAX_DOCUMENT_BYTES as u64)
+        {
+            bail!("the JWKS document is larger than {MAX_DOCUMENT_BYTES} bytes");
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await? {
+            if body.len() + chunk.len() > MAX_DOCUMENT_BYTES {
+                bail!("the JWKS document is larger than {MAX_DOCUMENT_BYTES} bytes");
+            }
+            body.extend_from_slice(&chunk);
+        }
+        let document: serde_json::Value = serde_json::from_slice(&body)?;
+        let keys = parse_key_set(&document);
+        tracing::debug!(keys = keys.len(), "JWKS fetched");
         let mut cached = self.cached.write().await;
         cached.keys = keys;
         cached.fetched_at = Some(Instant::now());
         Ok(())
     }
+}
+
+fn may_fetch(last_attempt: Option<Instant>, min_interval: Duration) -> bool {
+    last_attempt.is_none_or(|at| at.elapsed() >= min_interval)
 }
 
 fn is_stale(fetched_at: Option<Instant>, max_age: Duration) -> bool {

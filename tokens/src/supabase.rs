@@ -41,8 +41,14 @@ pub struct SupabaseConfig {
 impl std::fmt::Debug for SupabaseConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SupabaseConfig")
-            .field("jwks_url", &self.jwks_url)
-            .field("jwt_secret", &self.jwt_secret.as_ref().map(|_| "<set>"))
+            .field(
+                "jwks_url",
+                &self.jwks_url.as_deref().map(nexus_common::redact::url),
+            )
+            .field(
+                "jwt_secret",
+                &nexus_common::redact::presence(self.jwt_secret.as_ref()),
+            )
             .field("issuer", &self.issuer)
             .finish()
     }

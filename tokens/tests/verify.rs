@@ -350,3 +350,92 @@ fn base64_url(bytes: &[u8]) -> String {
     }
     out
 }
+
+/// A JWKS endpoint that answers after `delay_ms` (changeable while it runs)
+/// with `document`; counts requests.
+async fn serve_slow_document(
+    document: String,
+    delay_ms: std::sync::Arc<std::sync::atomic::AtomicU64>,
+) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counter = hits.clone();
+    let app = axum::Router::new().route(
+        "/jwks.json",
+        axum::routing::get(move || {
+            let counter = counter.clone();
+            let delay_ms = delay_ms.clone();
+            let document = document.clone();
+            async move {
+                counter.fetch_add(1, Ordering::SeqCst);
+                let delay = delay_ms.load(Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(delay)).await;
+                ([("content-type", "application/json")], document)
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });
+    (format!("http://{addr}/jwks.json"), hits)
+}
+
+fn key_set(kid: &str, mut jwk: Jwk) -> Value {
+    jwk.common.key_id = Some(kid.into());
+    serde_json::to_value(JwkSet { keys: vec![jwk] }).expect("jwks json")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_slow_key_server_never_stalls_verification_once_keys_are_cached() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let (key, jwk) = ed25519_key(1);
+    let delay = Arc::new(AtomicU64::new(0));
+    let (url, hits) = serve_slow_document(key_set("k1", jwk).to_string(), delay.clone()).await;
+    let cache =
+        JwksCache::with_intervals(url, Duration::from_millis(50), Duration::from_millis(100))
+            .expect("cache");
+    let verifier = AccessTokenVerifier::from_jwks(cache);
+    let token = sign(&key, "k1", &access_claims(60));
+    verifier.verify(&token).await.expect("first fetch");
+
+    // The key server turns slow and the cached set goes stale.
+    delay.store(4_000, Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    for _ in 0..10 {
+        let started = std::time::Instant::now();
+        verifier
+            .verify(&token)
+            .await
+            .expect("stale key still verifies");
+        assert!(
+            started.elapsed() < Duration::from_millis(1_000),
+            "verification waited {:?} for the key server",
+            started.elapsed()
+        );
+    }
+    // One background refresh is in flight, not one per verification.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(hits.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn an_oversized_key_set_is_refused() {
+    use std::sync::Arc;
+    use std::sync::atomic::AtomicU64;
+    let (key, jwk) = ed25519_key(1);
+    let mut document = key_set("k1", jwk);
+    document["padding"] = json!("x".repeat(2 * 1024 * 1024));
+    let (url, _) = serve_slow_document(document.to_string(), Arc::new(AtomicU64::new(0))).await;
+    let verifier = AccessTokenVerifier::from_jwks(JwksCache::new(url).expect("cache"));
+    assert_eq!(
+        verifier
+            .verify(&sign(&key, "k1", &access_claims(60)))
+            .await
+            .err(),
+        Some(TokenError::KeysUnavailable)
+    );
+}

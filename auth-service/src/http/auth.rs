@@ -1,10 +1,11 @@
-//! Who is calling: the backend access token from `Authorization: Bearer` or
-//! the access cookie, verified with our own keys (same checks as every other
-//! service), or, for logout after the access token expired, the refresh
-//! token (tag, then per-session secret).
+//! Reading and checking the credentials a request presents: the backend
+//! access token from `Authorization: Bearer` or the access cookie (verified
+//! with our own keys, same checks as every other service), and the per-session
+//! refresh secret a refresh token is checked against. Whether the session
+//! behind them is still live is `http::caller`'s job.
 
 use actix_web::HttpRequest;
-use nexus_tokens::access::{ACCESS_COOKIE, AccessClaims, REFRESH_COOKIE};
+use nexus_tokens::access::{ACCESS_COOKIE_NAMES, AccessClaims, REFRESH_COOKIE_NAMES};
 
 use crate::domain::{SessionId, UserId};
 use crate::http::error::ApiError;
@@ -13,7 +14,7 @@ use crate::http::request_meta;
 use crate::secret_cache::CachedSecret;
 use crate::state::AppState;
 
-/// An authenticated caller.
+/// A caller whose access token verified (its session not yet checked).
 #[derive(Debug, Clone)]
 pub struct Caller {
     pub user: UserId,
@@ -38,54 +39,33 @@ pub fn presented_access_token(request: &HttpRequest) -> Option<(String, Credenti
     if let Some(token) = request_meta::bearer(request) {
         return Some((token.to_owned(), Credential::Bearer));
     }
-    request_meta::cookie(request, ACCESS_COOKIE).map(|token| (token, Credential::Cookie))
+    request_meta::cookie(request, &ACCESS_COOKIE_NAMES).map(|token| (token, Credential::Cookie))
 }
 
-/// The caller by access token; 401 when there is none or it is invalid.
-pub async fn by_access_token(request: &HttpRequest, state: &AppState) -> Result<Caller, ApiError> {
-    let (token, credential) = presented_access_token(request)
-        .ok_or(ApiError::NotAuthenticated("no access token was presented"))?;
+/// The refresh token presented in the JSON body, else in its cookie.
+pub fn presented_refresh_token(
+    request: &HttpRequest,
+    body_token: Option<String>,
+) -> Option<(String, Credential)> {
+    match body_token {
+        Some(token) => Some((token, Credential::Body)),
+        None => request_meta::cookie(request, &REFRESH_COOKIE_NAMES)
+            .map(|token| (token, Credential::Cookie)),
+    }
+}
+
+/// Verifies an access token's signature and claims.
+pub async fn verify_access_token(
+    state: &AppState,
+    token: &str,
+    credential: Credential,
+) -> Result<Caller, ApiError> {
     let claims = state
         .access_verifier
-        .verify(&token)
+        .verify(token)
         .await
         .map_err(ApiError::AccessToken)?;
     Caller::from_claims(&claims, credential)
-}
-
-/// The caller by access token, else by a fully checked refresh token (cookie
-/// or `body_token`). Used by logout, which must work after the access token
-/// expired.
-pub async fn by_any_token(
-    request: &HttpRequest,
-    state: &AppState,
-    body_token: Option<&str>,
-) -> Result<Caller, ApiError> {
-    let access_error = match by_access_token(request, state).await {
-        Ok(caller) => return Ok(caller),
-        Err(error) => error,
-    };
-    let (raw, credential) = match (body_token, request_meta::cookie(request, REFRESH_COOKIE)) {
-        (Some(token), _) => (token.to_owned(), Credential::Body),
-        (None, Some(token)) => (token, Credential::Cookie),
-        (None, None) => return Err(access_error),
-    };
-    let presented = state
-        .refresh_keys
-        .open(&raw)
-        .map_err(ApiError::RefreshToken)?;
-    let cached = refresh_secret(state, &presented.session).await?;
-    if !state
-        .refresh_keys
-        .matches_secret(&presented, &cached.secret)
-    {
-        return Err(ApiError::RefreshTokenRejected);
-    }
-    Ok(Caller {
-        user: cached.user,
-        session: presented.session,
-        credential,
-    })
 }
 
 /// A session's refresh secret, from the cache or session-store.

@@ -5,12 +5,21 @@
 //! `SameSite=Strict`, so it is only ever sent to this service and never on a
 //! cross-site request. `Secure` unless `COOKIE_SECURE=false` (plain-HTTP
 //! development only).
+//!
+//! With `COOKIE_SECURE=true` the names carry the browser-enforced prefixes
+//! (`__Host-nexus_access_token`, `__Secure-nexus_refresh_token`), so a sibling
+//! subdomain cannot plant a cookie the service would read as its own. Both
+//! names are read on input (`nexus_tokens::access::*_COOKIE_NAMES`) and both
+//! are cleared on logout, so switching `COOKIE_SECURE` logs nobody out and
+//! leaves no stale token behind.
 
 use std::time::Duration;
 
 use actix_web::HttpResponseBuilder;
 use actix_web::cookie::{Cookie, SameSite};
-use nexus_tokens::access::{ACCESS_COOKIE, REFRESH_COOKIE};
+use nexus_tokens::access::{
+    ACCESS_COOKIE, ACCESS_COOKIE_SECURE, REFRESH_COOKIE, REFRESH_COOKIE_SECURE,
+};
 
 /// Refresh cookies outlive access tokens; the session's own lifetime
 /// (enforced by session-store) is what really ends them.
@@ -37,12 +46,28 @@ impl CookieSettings {
             .finish()
     }
 
+    fn access_name(self) -> &'static str {
+        if self.secure {
+            ACCESS_COOKIE_SECURE
+        } else {
+            ACCESS_COOKIE
+        }
+    }
+
+    fn refresh_name(self) -> &'static str {
+        if self.secure {
+            REFRESH_COOKIE_SECURE
+        } else {
+            REFRESH_COOKIE
+        }
+    }
+
     fn access(self, value: String) -> Cookie<'static> {
-        self.base(ACCESS_COOKIE, value, "/", SameSite::Lax)
+        self.base(self.access_name(), value, "/", SameSite::Lax)
     }
 
     fn refresh(self, value: String) -> Cookie<'static> {
-        self.base(REFRESH_COOKIE, value, "/api/auth", SameSite::Strict)
+        self.base(self.refresh_name(), value, "/api/auth", SameSite::Strict)
     }
 
     /// Sets both cookies.
@@ -60,9 +85,15 @@ impl CookieSettings {
         response.cookie(access).cookie(refresh);
     }
 
-    /// Expires both cookies (same name, path and attributes, empty value).
+    /// Expires both cookies (same name, path and attributes, empty value),
+    /// under the prefixed and, with `COOKIE_SECURE=true`, the bare names too.
     pub fn clear_on(self, response: &mut actix_web::HttpResponse) {
-        for mut cookie in [self.access(String::new()), self.refresh(String::new())] {
+        let mut cookies = vec![self.access(String::new()), self.refresh(String::new())];
+        if self.secure {
+            cookies.push(self.base(ACCESS_COOKIE, String::new(), "/", SameSite::Lax));
+            cookies.push(self.base(REFRESH_COOKIE, String::new(), "/api/auth", SameSite::Strict));
+        }
+        for mut cookie in cookies {
             cookie.make_removal();
             if let Err(error) = response.add_cookie(&cookie) {
                 tracing::error!(%error, "cannot clear a cookie");

@@ -3,10 +3,12 @@
 //! `{"success": false, "message": ..., "error": ...}`.
 
 use serde::Serialize;
+use utoipa::ToSchema;
 
 /// A successful body: `message` plus the fields of `data` flattened in.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Success<'a, T: Serialize> {
+    /// Always `true`.
     success: bool,
     message: &'a str,
     #[serde(flatten)]
@@ -24,10 +26,13 @@ impl<'a, T: Serialize> Success<'a, T> {
 }
 
 /// A failure body: a human message and a stable machine code.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Failure<'a> {
+    /// Always `false`.
     success: bool,
+    /// What went wrong, for people.
     message: &'a str,
+    /// A stable machine-readable code (`invalid_refresh_token`, `rate_limited`, ...).
     error: &'a str,
 }
 
@@ -42,5 +47,5 @@ impl<'a> Failure<'a> {
 }
 
 /// Success without extra fields.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Nothing {}

@@ -32,6 +32,10 @@ pub enum ApiError {
     RefreshTokenRejected,
     #[error("Refresh token reuse detected: the session has been revoked")]
     RefreshReuse,
+    #[error(
+        "This refresh token uses a key this server does not hold yet (a key change is rolling out); retry shortly"
+    )]
+    RefreshKeyUnknown,
     #[error("The session has been revoked")]
     SessionRevoked,
     #[error("The session has expired")]
@@ -60,6 +64,7 @@ impl ApiError {
             Self::NotAuthenticated(_) => "not_authenticated",
             Self::RefreshToken(_) | Self::RefreshTokenRejected => "invalid_refresh_token",
             Self::RefreshReuse => "refresh_token_reuse",
+            Self::RefreshKeyUnknown => "refresh_key_unknown",
             Self::SessionRevoked => "session_revoked",
             Self::SessionExpired => "session_expired",
             Self::OriginNotAllowed(_) => "origin_not_allowed",
@@ -82,6 +87,15 @@ impl ApiError {
                 | Self::SessionExpired
                 | Self::NotAuthenticated(_)
         )
+    }
+
+    /// A refresh token refused before any session-store call. A key id this
+    /// replica does not hold is not a dead token (see `keys::refresh`): 503.
+    pub fn refresh_token(error: RefreshTokenError) -> Self {
+        match error {
+            RefreshTokenError::UnknownKey => Self::RefreshKeyUnknown,
+            other => Self::RefreshToken(other),
+        }
     }
 
     /// A session-store failure in a context where "not found" means the
@@ -124,7 +138,7 @@ impl ResponseError for ApiError {
             Self::OriginNotAllowed(_) | Self::OriginRequired => StatusCode::FORBIDDEN,
             Self::SessionNotFound => StatusCode::NOT_FOUND,
             Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
-            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable(_) | Self::RefreshKeyUnknown => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -144,7 +158,12 @@ impl ResponseError for ApiError {
         let message = self.to_string();
         let mut response =
             HttpResponse::build(self.status_code()).json(Failure::new(&message, self.code()));
-        if let Self::RateLimited(seconds) = self
+        let retry_after = match self {
+            Self::RateLimited(seconds) => Some(*seconds),
+            Self::RefreshKeyUnknown => Some(5),
+            _ => None,
+        };
+        if let Some(seconds) = retry_after
             && let Ok(value) = HeaderValue::from_str(&seconds.to_string())
         {
             response.headers_mut().insert(header::RETRY_AFTER, value);

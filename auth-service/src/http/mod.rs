@@ -1,11 +1,15 @@
 //! The HTTP surface: envelope, errors, cookies, request guards and routes.
 
+pub mod api;
 pub mod auth;
 pub mod body;
+pub mod caller;
 pub mod cookies;
 pub mod envelope;
 pub mod error;
+pub mod no_store;
 pub mod origin;
 pub mod rate_limit;
 pub mod request_meta;
+pub mod route_module;
 pub mod routes;

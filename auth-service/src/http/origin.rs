@@ -5,11 +5,50 @@
 //! no `Origin` is not a browser's and passes only when its credential travels
 //! explicitly (bearer header or JSON body), which a forged cross-site request
 //! cannot know. CORS itself (actix-cors) only decides what browsers may read.
+//!
+//! A present Origin that is not allowed is refused by middleware on every
+//! write before any handler runs: before authentication, before rate limits
+//! count, before cookies are cleared (a cross-site form POST must not even
+//! log the user out). The "cookie needs an Origin" half depends on which
+//! credential the handler finds, so handlers (and the `LiveCaller` extractor)
+//! apply [`AllowedOrigins::check`] once they know it.
 
-use actix_web::HttpRequest;
-use actix_web::http::header;
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::{Method, header};
+use actix_web::middleware::Next;
+use actix_web::web::Data;
+use actix_web::{HttpRequest, ResponseError};
 
 use crate::http::error::ApiError;
+
+/// Whether a request may change state (everything but GET, HEAD, OPTIONS).
+pub fn is_write(method: &Method) -> bool {
+    !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+/// Middleware: a write carrying an Origin outside `CORS_ORIGINS` is answered
+/// 403 before anything else happens. Reads the origins from the app data
+/// (`Data<AllowedOrigins>`).
+pub async fn refuse_foreign_origin(
+    request: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    if is_write(request.method())
+        && let Some(origin) = request.headers().get(header::ORIGIN)
+        && let Some(allowed) = request.app_data::<Data<AllowedOrigins>>()
+    {
+        let origin = origin.to_str().unwrap_or("<not ASCII>");
+        if !allowed.contains(origin) {
+            let refusal = ApiError::OriginNotAllowed(origin.chars().take(100).collect());
+            let response = refusal.error_response();
+            return Ok(request.into_response(response).map_into_right_body());
+        }
+    }
+    next.call(request)
+        .await
+        .map(ServiceResponse::map_into_left_body)
+}
 
 /// How a request authenticated itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -5,7 +5,7 @@ use std::net::IpAddr;
 
 use actix_web::HttpRequest;
 use actix_web::http::header;
-use nexus_common::client_ip::TrustedProxies;
+use nexus_common::client_ip::{RateLimitKey, TrustedProxies};
 
 /// The client IP: the right-most `X-Forwarded-For` hop not in
 /// `TRUSTED_PROXIES`, believed only when the direct peer is trusted.
@@ -48,10 +48,18 @@ pub fn bearer(request: &HttpRequest) -> Option<&str> {
         .filter(|token| !token.is_empty())
 }
 
-/// A cookie's value, if present and non-empty.
-pub fn cookie(request: &HttpRequest, name: &str) -> Option<String> {
-    request
-        .cookie(name)
-        .map(|cookie| cookie.value().to_owned())
-        .filter(|value| !value.is_empty())
+/// The value of the first of `names` present with a non-empty value.
+pub fn cookie(request: &HttpRequest, names: &[&str]) -> Option<String> {
+    names.iter().find_map(|name| {
+        request
+            .cookie(name)
+            .map(|cookie| cookie.value().to_owned())
+            .filter(|value| !value.is_empty())
+    })
+}
+
+/// The key the request counts under for per-client rate limits (IPv6 per
+/// /64; an unknown address shares one bucket rather than passing).
+pub fn rate_limit_key(request: &HttpRequest, proxies: &TrustedProxies) -> RateLimitKey {
+    RateLimitKey::of(client_ip(request, proxies))
 }

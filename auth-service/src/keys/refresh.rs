@@ -27,6 +27,12 @@
 //!   the database only ever stores SHA-256 hashes;
 //! - `kid` names the key, so keys rotate (new first, old still verifying)
 //!   without logging anyone out.
+//!
+//! A key id this replica does not hold is NOT proof that a token is dead:
+//! during a rolling change of `REFRESH_TOKEN_KEYS` another replica may already
+//! derive with a key this one has not been given yet. Only a key id listed in
+//! `REFRESH_TOKEN_RETIRED_KEYS` ends sessions; any other unknown id is
+//! [`RefreshTokenError::UnknownKey`], which callers answer with "retry" (503).
 
 use std::fmt;
 
@@ -91,6 +97,8 @@ pub enum RefreshKeyError {
     DuplicateKeyId(String),
     #[error("REFRESH_TOKEN_KEYS holds no key")]
     Empty,
+    #[error("refresh key id {0:?} is both configured and listed as retired")]
+    RetiredButConfigured(String),
 }
 
 /// Why a presented refresh token was refused before touching session-store.
@@ -98,8 +106,10 @@ pub enum RefreshKeyError {
 pub enum RefreshTokenError {
     #[error("refresh token is malformed")]
     Malformed,
-    #[error("refresh token was signed with an unknown key")]
+    #[error("refresh token was derived with a key this replica does not hold (yet)")]
     UnknownKey,
+    #[error("refresh token was derived with a retired key")]
+    RetiredKey,
     #[error("refresh token signature is invalid")]
     BadTag,
 }
@@ -147,8 +157,10 @@ fn derive(secret: &[u8], label: &[u8]) -> [u8; 32] {
 }
 
 /// The configured refresh keys; the first derives new tokens, all verify.
+/// Retired key ids are known to be gone for good.
 pub struct RefreshKeyring {
     keys: Vec<RefreshKey>,
+    retired: Vec<String>,
 }
 
 impl fmt::Debug for RefreshKeyring {
@@ -156,6 +168,7 @@ impl fmt::Debug for RefreshKeyring {
         let ids: Vec<&str> = self.keys.iter().map(|key| key.id.as_str()).collect();
         f.debug_struct("RefreshKeyring")
             .field("key_ids", &ids)
+            .field("retired", &self.retired)
             .finish()
     }
 }
@@ -181,7 +194,38 @@ impl RefreshKeyring {
         if keys.is_empty() {
             return Err(RefreshKeyError::Empty);
         }
-        Ok(Self { keys })
+        Ok(Self {
+            keys,
+            retired: Vec::new(),
+        })
+    }
+
+    /// Marks key ids as retired (`REFRESH_TOKEN_RETIRED_KEYS`): sessions whose
+    /// current token uses one are replaced at the next bridge, their tokens
+    /// refused as invalid. A retired id must not also be configured.
+    pub fn with_retired(mut self, retired: &[String]) -> Result<Self, RefreshKeyError> {
+        for id in retired {
+            let id = RefreshKeyId::parse(id.trim())?;
+            if self.key(id.as_str()).is_some() {
+                return Err(RefreshKeyError::RetiredButConfigured(id.0));
+            }
+            self.retired.push(id.0);
+        }
+        Ok(self)
+    }
+
+    /// Whether `kid` is listed as retired.
+    pub fn is_retired(&self, kid: &str) -> bool {
+        self.retired.iter().any(|retired| retired == kid)
+    }
+
+    /// Why a key id cannot be used here: retired for good, or not known yet.
+    pub fn missing_key(&self, kid: &str) -> RefreshTokenError {
+        if self.is_retired(kid) {
+            RefreshTokenError::RetiredKey
+        } else {
+            RefreshTokenError::UnknownKey
+        }
     }
 
     /// A random development key (id `dev-<random>`): tokens die with the
@@ -192,6 +236,7 @@ impl RefreshKeyring {
         let id = RefreshKeyId(id);
         Self {
             keys: vec![RefreshKey::new(id, &secret)],
+            retired: Vec::new(),
         }
     }
 
@@ -255,7 +300,7 @@ impl RefreshKeyring {
             .decode(inner)
             .map_err(|_| RefreshTokenError::Malformed)?;
         let inner: [u8; 32] = inner.try_into().map_err(|_| RefreshTokenError::Malformed)?;
-        let key = self.key(kid).ok_or(RefreshTokenError::UnknownKey)?;
+        let key = self.key(kid).ok_or_else(|| self.missing_key(kid))?;
         key.tag(signed)
             .verify_slice(&tag)
             .map_err(|_| RefreshTokenError::BadTag)?;
@@ -432,6 +477,27 @@ mod tests {
         let rotated = ring(&format!("{K2},{K1}"));
         assert!(rotated.open(token.expose()).is_ok());
         assert_eq!(rotated.current_key_id().as_str(), "k2");
+    }
+
+    #[test]
+    fn only_a_retired_key_id_is_dead_an_unknown_one_is_not_yet_known() {
+        let token = ring(K2).derive_current(&sid(), Generation::FIRST, &RefreshSecret::random());
+        let behind = ring(K1);
+        assert_eq!(
+            behind.open(token.expose()).err(),
+            Some(RefreshTokenError::UnknownKey)
+        );
+        let retired = ring(K1)
+            .with_retired(&["k2".to_owned()])
+            .expect("k2 is not configured");
+        assert_eq!(
+            retired.open(token.expose()).err(),
+            Some(RefreshTokenError::RetiredKey)
+        );
+        assert_eq!(
+            ring(K1).with_retired(&["k1".to_owned()]).err(),
+            Some(RefreshKeyError::RetiredButConfigured("k1".into()))
+        );
     }
 
     #[test]

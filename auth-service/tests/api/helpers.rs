@@ -244,8 +244,7 @@ pub fn settings(store_url: &str, jwks_url: &str) -> Settings {
         refresh_keys: Arc::new(RefreshKeyring::parse(REFRESH_KEY_1).expect("refresh keys")),
         access_token_ttl: Duration::from_secs(900),
         refresh_reuse_interval: Duration::from_secs(10),
-        bridge_rate: None,
-        refresh_rate: None,
+        rate_limits: auth_service::config::RateLimits::default(),
         secret_cache_size: 10_000,
     }
 }
@@ -335,6 +334,21 @@ impl TestApp {
             .expect("refresh request")
     }
 
+    /// `POST /api/auth/session/logout` with the refresh token in the JSON body,
+    /// no Origin and no access token (a script, not a browser).
+    pub async fn logout_with_refresh_token(
+        &self,
+        refresh_token: &str,
+        scope: &str,
+    ) -> reqwest::Response {
+        self.client
+            .post(self.url(&format!("/api/auth/session/logout?scope={scope}")))
+            .json(&json!({ "refresh_token": refresh_token }))
+            .send()
+            .await
+            .expect("logout request")
+    }
+
     pub async fn logout(&self, access_token: &str, scope: &str) -> reqwest::Response {
         self.client
             .post(self.url(&format!("/api/auth/session/logout?scope={scope}")))
@@ -400,14 +414,31 @@ pub struct Bridged {
     pub body: Value,
 }
 
-/// The response's Set-Cookie headers by name.
-pub fn cookies(response: &reqwest::Response) -> HashMap<String, Cookie<'static>> {
+/// The response's Set-Cookie headers by exact name.
+pub fn raw_cookies(response: &reqwest::Response) -> HashMap<String, Cookie<'static>> {
     response
         .headers()
         .get_all("set-cookie")
         .iter()
         .map(|value| Cookie::parse(value.to_str().expect("ascii").to_owned()).expect("cookie"))
         .map(|cookie| (cookie.name().to_owned(), cookie))
+        .collect()
+}
+
+/// The response's Set-Cookie headers by name without the `__Host-` /
+/// `__Secure-` prefix (the test apps run with `COOKIE_SECURE=true`, which
+/// prefixes them; what a cookie is for is the rest of the name).
+pub fn cookies(response: &reqwest::Response) -> HashMap<String, Cookie<'static>> {
+    raw_cookies(response)
+        .into_iter()
+        .map(|(name, cookie)| {
+            let bare = name
+                .strip_prefix("__Host-")
+                .or_else(|| name.strip_prefix("__Secure-"))
+                .unwrap_or(&name)
+                .to_owned();
+            (bare, cookie)
+        })
         .collect()
 }
 

@@ -5,6 +5,8 @@
 
 mod bridge;
 mod helpers;
+mod logout;
+mod openapi;
 mod ops;
 mod refresh;
 mod security;

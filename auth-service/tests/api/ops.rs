@@ -100,3 +100,30 @@ async fn readiness_fails_while_session_store_is_down() {
     assert_eq!(body["session_store"], false);
     app.stop().await;
 }
+
+#[test]
+fn configuration_debug_output_shows_no_secret() {
+    let mut settings = settings(
+        "http://store-user:store-pw@127.0.0.1:1",
+        "http://127.0.0.1:1/jwks",
+    );
+    settings.amqp_url = "amqp://nexus:amqp-s3cret@127.0.0.1:5672/%2f".to_owned();
+    settings.store.token = Some("shared-store-t0ken".to_owned());
+    let shown = format!("{settings:?}");
+    for secret in [
+        "amqp-s3cret",
+        "store-pw",
+        "shared-store-t0ken",
+        SUPABASE_SECRET,
+        "first-refresh-key-secret",
+    ] {
+        assert!(!shown.contains(secret), "{secret} in {shown}");
+    }
+    assert!(shown.contains("127.0.0.1:5672"), "{shown}");
+    let publisher = auth_service::events::PublisherConfig {
+        amqp_url: settings.amqp_url,
+        exchange: "x".to_owned(),
+        buffer: 1,
+    };
+    assert!(!format!("{publisher:?}").contains("amqp-s3cret"));
+}

@@ -145,10 +145,14 @@ async fn forged_refresh_tokens_are_refused_without_reaching_session_store() {
     )
     .unwrap()
     .derive_current(&sid, auth_service::domain::Generation::FIRST, &secret);
+    // A key id nobody retired may be one another replica already holds: 503
+    // (retry), decided before any gRPC call, the cookies kept.
+    let unknown = app.refresh(unknown_kid.expose()).await;
+    assert!(unknown.headers().get("set-cookie").is_none());
+    assert_failure(unknown, 503, "refresh_key_unknown").await;
     for forged in [
         forged_generation.as_str(),
         other_key.expose(),
-        unknown_kid.expose(),
         "nxr1.k1.x.1.y.z",
         "garbage",
         &raw[..raw.len() - 4],
@@ -193,12 +197,11 @@ async fn a_token_of_the_previous_key_still_works_after_key_rotation() {
         .unwrap(),
     );
     let foreign_app = TestApp::start(foreign).await;
-    assert_failure(
-        foreign_app.refresh(&again).await,
-        401,
-        "invalid_refresh_token",
-    )
-    .await;
+    // It does not know k2, which nobody retired: a configuration it has not
+    // caught up with, so "retry later", never "you are logged out".
+    let unknown = foreign_app.refresh(&again).await;
+    assert!(unknown.headers().get("set-cookie").is_none());
+    assert_failure(unknown, 503, "refresh_key_unknown").await;
     foreign_app.stop().await;
     new_app.stop().await;
     env.stop().await;
@@ -275,5 +278,85 @@ async fn an_expired_session_cannot_be_refreshed_and_its_cookies_are_cleared() {
         "session_expired",
     )
     .await;
+    env.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_replica_behind_on_refresh_keys_answers_503_and_logs_nobody_out() {
+    let env = TestEnv::spawn().await;
+    // Rolling change of REFRESH_TOKEN_KEYS: the new replica derives with k2,
+    // the old one (env.app) still knows only k1.
+    let mut rolled = settings(env.store.url(), &env.jwks.url);
+    rolled.refresh_keys = std::sync::Arc::new(
+        auth_service::keys::refresh::RefreshKeyring::parse(&format!(
+            "{REFRESH_KEY_2},{REFRESH_KEY_1}"
+        ))
+        .unwrap(),
+    );
+    let new_replica = TestApp::start(rolled).await;
+    let claims = supabase_claims();
+    let bridged = new_replica.bridged_with(&claims).await;
+    assert!(bridged.refresh_token.starts_with("nxr1.k2."));
+
+    let refresh = env.app.refresh(&bridged.refresh_token).await;
+    assert!(
+        refresh.headers().get("set-cookie").is_none(),
+        "cookies kept"
+    );
+    assert_failure(refresh, 503, "refresh_key_unknown").await;
+    let bridge = env
+        .app
+        .bridge(&sign_hs256(&claims, SUPABASE_SECRET.as_bytes()))
+        .await;
+    assert!(bridge.headers().get("set-cookie").is_none());
+    assert_failure(bridge, 503, "refresh_key_unknown").await;
+
+    // Nothing was revoked: the session lives on and refreshes on the new replica.
+    let live = env
+        .query(
+            "SELECT count(*) FROM user_sessions WHERE user_id = $1 AND revoked_at IS NULL",
+            &[&bridged.user_id],
+        )
+        .await[0]
+        .get::<_, i64>(0);
+    assert_eq!(live, 1);
+    let next = refreshed_token(new_replica.refresh(&bridged.refresh_token).await).await;
+    assert!(next.starts_with("nxr1.k2."));
+    new_replica.stop().await;
+    env.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn only_a_key_listed_as_retired_ends_sessions() {
+    let mut env = TestEnv::spawn().await;
+    let claims = supabase_claims();
+    let bridged = env.app.bridged_with(&claims).await;
+    assert!(bridged.refresh_token.starts_with("nxr1.k1."));
+
+    // k1 leaked: the operator replaces it with k2 and lists k1 as retired.
+    let mut retiring = settings(env.store.url(), &env.jwks.url);
+    retiring.refresh_keys = std::sync::Arc::new(
+        auth_service::keys::refresh::RefreshKeyring::parse(REFRESH_KEY_2)
+            .unwrap()
+            .with_retired(&["k1".to_owned()])
+            .unwrap(),
+    );
+    retiring.events_exchange = env.app.exchange.clone();
+    let app = TestApp::start(retiring).await;
+    let refused = app.refresh(&bridged.refresh_token).await;
+    assert_cookies_cleared(&refused);
+    assert_failure(refused, 401, "invalid_refresh_token").await;
+
+    // Bridging the same Supabase session replaces the unrefreshable session.
+    let replaced = app.bridged_with(&claims).await;
+    assert_ne!(replaced.session_id, bridged.session_id);
+    assert!(replaced.refresh_token.starts_with("nxr1.k2."));
+    let revoked = env
+        .events
+        .next_of(SessionEventKind::Revoked, Duration::from_secs(10))
+        .await;
+    assert_eq!(revoked.data.session_id, bridged.session_id);
+    assert_eq!(revoked.data.reason.as_deref(), Some("refresh_key_retired"));
+    app.stop().await;
     env.stop().await;
 }

@@ -262,3 +262,34 @@ async fn logout_refuses_bad_scopes_and_cookie_requests_without_origin() {
     assert_eq!(listed(&env.app, &bridged.access_token).await.len(), 1);
     env.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_user_over_the_session_cap_loses_the_idlest_session_with_an_event() {
+    let mut env = TestEnv::spawn_with_store(|config| config.max_sessions_per_user = 2).await;
+    let first = env.app.bridged().await;
+    let mut claims = supabase_claims();
+    claims["sub"] = json!(first.user_id);
+    // Tokens without a Supabase session_id create a session on every bridge.
+    claims.as_object_mut().unwrap().remove("session_id");
+    let second = env.app.bridged_with(&claims).await;
+    let third = env.app.bridged_with(&claims).await;
+    let evicted = env
+        .events
+        .next_of(SessionEventKind::Revoked, Duration::from_secs(10))
+        .await;
+    assert_eq!(evicted.data.session_id, first.session_id);
+    assert_eq!(evicted.data.reason.as_deref(), Some("session_limit"));
+    assert_failure(
+        env.app.sessions(&first.access_token).await,
+        401,
+        "session_revoked",
+    )
+    .await;
+    let list = listed(&env.app, &third.access_token).await;
+    let ids: HashSet<&str> = list.iter().filter_map(|s| s["id"].as_str()).collect();
+    assert_eq!(
+        ids,
+        HashSet::from([second.session_id.as_str(), third.session_id.as_str()])
+    );
+    env.stop().await;
+}

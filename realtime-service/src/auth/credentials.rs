@@ -9,7 +9,7 @@
 
 use axum::http::HeaderMap;
 use axum::http::header::{AUTHORIZATION, COOKIE, ORIGIN};
-use nexus_tokens::access::ACCESS_COOKIE;
+use nexus_tokens::access::ACCESS_COOKIE_NAMES;
 use serde_json::Value;
 
 use crate::auth::Refusal;
@@ -61,7 +61,10 @@ impl Credentials {
                 source: TokenSource::BearerHeader,
             });
         }
-        if let Some(token) = cookie(headers, ACCESS_COOKIE) {
+        if let Some(token) = ACCESS_COOKIE_NAMES
+            .iter()
+            .find_map(|name| cookie(headers, name))
+        {
             let origin_allowed = headers
                 .get(ORIGIN)
                 .and_then(|origin| origin.to_str().ok())
@@ -101,6 +104,19 @@ fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
 mod tests {
     use super::*;
     use axum::http::HeaderValue;
+
+    #[test]
+    fn the_host_prefixed_access_cookie_is_read_too() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            COOKIE,
+            HeaderValue::from_static("a=1; __Host-nexus_access_token=hk"),
+        );
+        headers.insert(ORIGIN, HeaderValue::from_static("http://localhost:5173"));
+        let credentials =
+            Credentials::from_handshake(None, &headers, &origins()).expect("cookie accepted");
+        assert_eq!(credentials.token, "hk");
+    }
 
     fn origins() -> Vec<String> {
         vec!["http://localhost:5173".to_owned()]

@@ -56,8 +56,7 @@ impl Auth {
             ),
             access_token_ttl: Duration::from_secs(900),
             refresh_reuse_interval: reuse_interval,
-            bridge_rate: None,
-            refresh_rate: None,
+            rate_limits: auth_service::config::RateLimits::default(),
             secret_cache_size: 1000,
         };
         let application = tokio::time::timeout(

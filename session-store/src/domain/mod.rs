@@ -57,6 +57,11 @@ impl RevokeReason {
         Self("refresh_token_reuse".to_owned())
     }
 
+    /// Evicted to keep a user within `SESSION_MAX_PER_USER` live sessions.
+    pub fn session_limit() -> Self {
+        Self("session_limit".to_owned())
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }

@@ -37,6 +37,11 @@ impl SessionStore for SessionStoreService {
         Ok(Response::new(pb::CreateSessionResponse {
             state: Some(convert::refresh_state(created.state, &lifetimes)),
             created: created.created,
+            evicted: created
+                .evicted
+                .into_iter()
+                .map(|row| convert::session(row, &lifetimes))
+                .collect(),
         }))
     }
 

@@ -31,11 +31,22 @@ use crate::domain::{Lifetimes, RevokeReason};
 pub struct Repository {
     pool: DbPool,
     lifetimes: Lifetimes,
+    max_sessions_per_user: u32,
 }
 
 impl Repository {
     pub fn new(pool: DbPool, lifetimes: Lifetimes) -> Self {
-        Self { pool, lifetimes }
+        Self {
+            pool,
+            lifetimes,
+            max_sessions_per_user: crate::config::DEFAULT_MAX_SESSIONS_PER_USER,
+        }
+    }
+
+    /// Caps the live sessions of one user (at least 1).
+    pub fn with_max_sessions_per_user(mut self, max: u32) -> Self {
+        self.max_sessions_per_user = max.max(1);
+        self
     }
 
     pub fn lifetimes(&self) -> Lifetimes {

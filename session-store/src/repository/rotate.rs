@@ -10,13 +10,12 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Nullable, Text, Timestamptz};
+use diesel::sql_types::{BigInt, Bool, Nullable, Text, Timestamptz};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
 use super::sessions::current_key_id;
 use super::{Repository, SessionRow, StoreError, revoke_ids};
 use crate::db::prepared::Prepared;
-use crate::db::schema::refresh_tokens;
 use crate::domain::{
     Generation, KeyId, Lifetimes, RevokeReason, SessionId, SessionStatus, TokenHash,
 };
@@ -80,24 +79,40 @@ struct Locked {
     session: SessionRow,
     #[diesel(sql_type = Nullable<Text>)]
     presented_hash: Option<String>,
-    #[diesel(sql_type = Nullable<Timestamptz>)]
-    presented_rotated_at: Option<DateTime<Utc>>,
 }
 
 /// One round trip: lock the session row (only it: `FOR UPDATE OF s`) and read
-/// the presented generation's hash and rotation time.
+/// the presented generation's hash.
 const LOCK_SESSION: &str = "SELECT s.id, s.user_id, s.user_agent, s.ip_address, s.created_at, \
      s.last_seen_at, s.revoked_at, s.revoked_reason, s.supabase_session_id, s.current_generation, \
-     r.token_hash AS presented_hash, r.rotated_at AS presented_rotated_at \
+     r.token_hash AS presented_hash \
      FROM user_sessions s \
      LEFT JOIN refresh_tokens r ON r.session_id = s.id AND r.generation = $2 \
      WHERE s.id = $1 \
      FOR UPDATE OF s";
 
+/// A non-current generation's row, read under the session lock, with the
+/// reuse-interval decision made by Postgres' clock at that moment.
+const SUPERSEDED_ROW: &str = "SELECT token_hash, \
+         (rotated_at IS NOT NULL \
+          AND clock_timestamp() - rotated_at < make_interval(secs => $3::float8 / 1000)) \
+         AS within_reuse_interval \
+     FROM refresh_tokens WHERE session_id = $1 AND generation = $2";
+
+#[derive(QueryableByName)]
+struct Superseded {
+    #[diesel(sql_type = Text)]
+    token_hash: String,
+    #[diesel(sql_type = Bool)]
+    within_reuse_interval: bool,
+}
+
 /// One round trip for the three writes of a rotation: mark the presented
-/// generation rotated, insert the next one, advance the session.
+/// generation rotated (on the database's clock, which the reuse-interval
+/// check reads too), insert the next one, advance the session.
 const ROTATE: &str = "WITH superseded AS ( \
-         UPDATE refresh_tokens SET rotated_at = $1 WHERE session_id = $2 AND generation = $3 \
+         UPDATE refresh_tokens SET rotated_at = clock_timestamp() \
+         WHERE session_id = $2 AND generation = $3 \
      ), issued AS ( \
          INSERT INTO refresh_tokens (session_id, token_hash, created_at, generation, key_id, expires_at) \
          VALUES ($2, $4, $1, $5, $6, $7) \
@@ -158,19 +173,26 @@ async fn rotate_in_transaction(
     // session row is re-read at its newest version (READ COMMITTED re-check)
     // but the joined row is not, so its `rotated_at` may be stale. It is only
     // trusted when the presented generation is still current (then nothing
-    // about it changed); otherwise the row is read again under the lock.
+    // about it changed); otherwise the row is read again under the lock, and
+    // Postgres itself decides whether its rotation is within the reuse
+    // interval: `clock_timestamp()` is read now, after the lock was granted,
+    // on the one clock that also wrote `rotated_at`, so neither a replica's
+    // clock nor the time spent waiting for the lock can stretch the window.
     let current = Generation::from_db(session.current_generation);
     let presented_row = match locked.presented_hash {
-        Some(hash) if presented == current => Some((hash, locked.presented_rotated_at)),
-        _ => refresh_tokens::table
-            .filter(refresh_tokens::session_id.eq(session_id))
-            .filter(refresh_tokens::generation.eq(Some(presented.get())))
-            .select((refresh_tokens::token_hash, refresh_tokens::rotated_at))
-            .first::<(String, Option<DateTime<Utc>>)>(conn)
-            .await
-            .optional()?,
+        Some(hash) if presented == current => Some((hash, false)),
+        _ => Prepared(
+            diesel::sql_query(SUPERSEDED_ROW)
+                .bind::<Text, _>(session_id)
+                .bind::<BigInt, _>(presented.get())
+                .bind::<BigInt, _>(request.reuse_interval.num_milliseconds()),
+        )
+        .get_result::<Superseded>(conn)
+        .await
+        .optional()?
+        .map(|row| (row.token_hash, row.within_reuse_interval)),
     };
-    let Some((stored_hash, rotated_at)) = presented_row else {
+    let Some((stored_hash, within_reuse_interval)) = presented_row else {
         return Err(StoreError::GenerationNotFound);
     };
     if !request.presented_hash.matches(&stored_hash) {
@@ -201,9 +223,7 @@ async fn rotate_in_transaction(
         });
     }
 
-    let within_grace = presented < current
-        && rotated_at.is_some_and(|rotated_at| now - rotated_at < request.reuse_interval);
-    if within_grace {
+    if presented < current && within_reuse_interval {
         let key_id = current_key_id(conn, session_id, current).await?;
         return Ok(Rotation {
             outcome: RotateOutcome::CurrentReturned,

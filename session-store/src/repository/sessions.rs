@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text, Timestamptz};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
 use super::{RefreshState, Repository, SessionRow, StoreError, revoke_ids};
@@ -28,12 +29,27 @@ pub struct NewSession {
     pub key_id: KeyId,
 }
 
-/// CreateSession's result: the (new or existing) session's refresh state.
+/// CreateSession's result: the (new or existing) session's refresh state,
+/// and the sessions revoked to keep the user within the per-user cap.
 #[derive(Debug)]
 pub struct Created {
     pub state: RefreshState,
     pub created: bool,
+    pub evicted: Vec<SessionRow>,
 }
+
+/// Serialises session creation per user (a transaction-scoped advisory lock
+/// keyed by the user id), so concurrent creates cannot both slip under the
+/// per-user cap.
+const LOCK_USER: &str =
+    "SELECT pg_advisory_xact_lock(hashtextextended('nexus.user_sessions:' || $1, 0))";
+
+/// The user's live sessions beyond the newest `$2` by last activity: the ones
+/// the cap evicts (least recently seen first to go).
+const OVER_CAP: &str = "SELECT id FROM user_sessions \
+     WHERE user_id = $1 AND revoked_at IS NULL AND created_at > $3 AND last_seen_at > $4 \
+     ORDER BY last_seen_at DESC, created_at DESC, id DESC OFFSET $2 \
+     FOR UPDATE";
 
 impl Repository {
     /// Creates a session with refresh generation 1, or returns the live session
@@ -42,6 +58,7 @@ impl Repository {
     /// retries and finds the winner.
     pub async fn create_session(&self, new: &NewSession) -> Result<Created, StoreError> {
         let lifetimes = self.lifetimes;
+        let max_sessions = self.max_sessions_per_user;
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -49,7 +66,13 @@ impl Repository {
             let now = Utc::now();
             let result = conn
                 .transaction::<_, StoreError, _>(async |conn| {
-                    create_in_transaction(conn, new, lifetimes, now).await
+                    let created = create_in_transaction(conn, new, lifetimes, now).await?;
+                    if !created.created {
+                        return Ok(created);
+                    }
+                    let evicted =
+                        evict_over_cap(conn, &new.user_id, max_sessions, lifetimes, now).await?;
+                    Ok(Created { evicted, ..created })
                 })
                 .await;
             match result {
@@ -223,6 +246,9 @@ async fn create_in_transaction(
     lifetimes: Lifetimes,
     now: DateTime<Utc>,
 ) -> Result<Created, StoreError> {
+    Prepared(diesel::sql_query(LOCK_USER).bind::<Text, _>(new.user_id.as_str()))
+        .execute(conn)
+        .await?;
     if let Some(supabase_session_id) = &new.supabase_session_id {
         let existing = user_sessions::table
             .filter(user_sessions::user_id.eq(new.user_id.as_str()))
@@ -239,6 +265,7 @@ async fn create_in_transaction(
                 return Ok(Created {
                     state,
                     created: false,
+                    evicted: Vec::new(),
                 });
             }
             revoke_ids(
@@ -288,7 +315,39 @@ async fn create_in_transaction(
             current_key_id: new.key_id.as_str().to_owned(),
         },
         created: true,
+        evicted: Vec::new(),
     })
+}
+
+/// Revokes the user's least recently seen live sessions beyond `max`.
+async fn evict_over_cap(
+    conn: &mut AsyncPgConnection,
+    user_id: &UserId,
+    max: u32,
+    lifetimes: Lifetimes,
+    now: DateTime<Utc>,
+) -> Result<Vec<SessionRow>, StoreError> {
+    #[derive(QueryableByName)]
+    struct Id {
+        #[diesel(sql_type = Text)]
+        id: String,
+    }
+    let ids: Vec<String> = Prepared(
+        diesel::sql_query(OVER_CAP)
+            .bind::<Text, _>(user_id.as_str())
+            .bind::<BigInt, _>(i64::from(max))
+            .bind::<Timestamptz, _>(lifetimes.created_cutoff(now))
+            .bind::<Timestamptz, _>(lifetimes.idle_cutoff(now)),
+    )
+    .load::<Id>(conn)
+    .await?
+    .into_iter()
+    .map(|row| row.id)
+    .collect();
+    if !ids.is_empty() {
+        tracing::info!(user_id = %user_id.as_str(), evicted = ids.len(), "per-user session cap reached; revoking the least recently seen");
+    }
+    Ok(revoke_ids(conn, &ids, &RevokeReason::session_limit(), now).await?)
 }
 
 /// Completes a refresh state with the current generation's key id.

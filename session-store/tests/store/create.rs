@@ -155,3 +155,100 @@ async fn find_bridged_is_not_found_without_a_live_session() {
     assert_eq!(error.code(), tonic::Code::NotFound);
     store.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn one_session_more_than_the_cap_revokes_the_least_recently_seen() {
+    let store = TestStore::spawn_with(|config| config.max_sessions_per_user = 3).await;
+    let (user_id, other) = (user(), user());
+    let mut client = store.client();
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        ids.push(session_id(&create(&store, &user_id).await));
+    }
+    let others = session_id(&create(&store, &other).await);
+    // The second session has been idle longest.
+    let db = db(store.database_url()).await;
+    db.execute(
+        "UPDATE user_sessions SET last_seen_at = now() - interval '1 hour' WHERE id = $1",
+        &[&ids[1]],
+    )
+    .await
+    .unwrap();
+
+    // Tokens without a Supabase session_id create a session every time.
+    let fourth = client
+        .create_session(create_request(&user_id, None))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(fourth.created);
+    let evicted: Vec<&str> = fourth.evicted.iter().map(|s| s.id.as_str()).collect();
+    assert_eq!(evicted, vec![ids[1].as_str()]);
+    assert_eq!(status_of(&fourth.evicted[0]), pb::SessionStatus::Revoked);
+    assert_eq!(
+        fourth.evicted[0].revoked_reason.as_deref(),
+        Some("session_limit")
+    );
+    let live = |user_id: String| {
+        let mut client = store.client();
+        async move {
+            client
+                .list_user_sessions(pb::ListUserSessionsRequest {
+                    user_id,
+                    include_ended: false,
+                })
+                .await
+                .unwrap()
+                .into_inner()
+                .sessions
+        }
+    };
+    assert_eq!(live(user_id.clone()).await.len(), 3);
+    // Another user's sessions are not counted nor touched.
+    let theirs = live(other.clone()).await;
+    assert_eq!(theirs.len(), 1);
+    assert_eq!(theirs[0].id, others);
+
+    // A new Supabase session evicts one more; bridging it again evicts nothing.
+    let bridged = client
+        .create_session(create_request(&user_id, Some("sb-cap")))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(bridged.evicted.len(), 1);
+    let again = client
+        .create_session(create_request(&user_id, Some("sb-cap")))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!again.created);
+    assert!(again.evicted.is_empty());
+    drop(db);
+    store.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn concurrent_creates_never_exceed_the_cap() {
+    let store = TestStore::spawn_with(|config| config.max_sessions_per_user = 3).await;
+    let user_id = user();
+    let creates = (0..12).map(|_| {
+        let mut client = store.client();
+        let request = create_request(&user_id, None);
+        async move { client.create_session(request).await.unwrap().into_inner() }
+    });
+    let responses = futures::future::join_all(creates).await;
+    let evicted: usize = responses.iter().map(|r| r.evicted.len()).sum();
+    assert_eq!(evicted, 9, "each of the 12 sessions beyond 3 evicted one");
+    let live = store
+        .client()
+        .list_user_sessions(pb::ListUserSessionsRequest {
+            user_id: user_id.clone(),
+            include_ended: false,
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .sessions;
+    assert_eq!(live.len(), 3);
+    store.stop().await;
+}

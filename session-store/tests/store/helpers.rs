@@ -101,3 +101,70 @@ pub async fn count(client: &tokio_postgres::Client, sql: &str) -> i64 {
         .expect(sql)
         .get::<_, i64>(0)
 }
+
+/// Makes a test database look like a Supabase project's, as far as the
+/// migrations and the data API care: the cluster-wide roles `anon`,
+/// `authenticated` and `service_role` (created only if missing, tolerating a
+/// concurrent test doing the same), `auth.uid()` reading the request's JWT
+/// claims exactly as Supabase's does, and Supabase's default privileges
+/// (every role may do everything on new public tables; RLS and column
+/// grants are what restrict them).
+pub async fn emulate_supabase(client: &tokio_postgres::Client) {
+    for (role, options) in [
+        ("anon", "NOLOGIN NOINHERIT"),
+        ("authenticated", "NOLOGIN NOINHERIT"),
+        ("service_role", "NOLOGIN NOINHERIT BYPASSRLS"),
+    ] {
+        let statement = format!(
+            "DO $$ BEGIN
+                IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{role}') THEN
+                    CREATE ROLE {role} {options};
+                END IF;
+             EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
+             END $$;"
+        );
+        client.batch_execute(&statement).await.expect("create role");
+    }
+    client
+        .batch_execute(
+            "CREATE SCHEMA auth;
+             CREATE FUNCTION auth.uid() RETURNS uuid LANGUAGE sql STABLE AS $$
+                SELECT coalesce(
+                    nullif(current_setting('request.jwt.claim.sub', true), ''),
+                    (nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'sub')
+                )::uuid
+             $$;
+             GRANT USAGE ON SCHEMA auth, public TO anon, authenticated, service_role;
+             GRANT EXECUTE ON FUNCTION auth.uid() TO anon, authenticated, service_role;
+             ALTER DEFAULT PRIVILEGES IN SCHEMA public
+                GRANT ALL ON TABLES TO anon, authenticated, service_role;",
+        )
+        .await
+        .expect("emulate supabase");
+}
+
+/// Runs `sql` as Supabase's data API would for a request: in a transaction,
+/// as `role`, with the JWT claims of `user` (if any); rolled back after.
+pub async fn as_role(
+    client: &mut tokio_postgres::Client,
+    role: &str,
+    user: Option<&str>,
+    sql: &str,
+) -> Result<Vec<tokio_postgres::Row>, tokio_postgres::Error> {
+    let transaction = client.transaction().await.expect("begin");
+    transaction
+        .batch_execute(&format!("SET LOCAL ROLE {role}"))
+        .await
+        .expect("set role");
+    let claims = serde_json::json!({"sub": user, "role": role}).to_string();
+    transaction
+        .execute(
+            "SELECT set_config('request.jwt.claims', $1, true)",
+            &[&claims],
+        )
+        .await
+        .expect("set claims");
+    let rows = transaction.query(sql, &[]).await;
+    transaction.rollback().await.expect("rollback");
+    rows
+}

@@ -11,6 +11,7 @@ mod migrations;
 mod purge;
 mod rotate;
 mod schema;
+mod supabase_rls;
 mod tls;
 mod unavailable;
 mod validate;

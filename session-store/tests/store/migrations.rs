@@ -13,7 +13,7 @@ async fn migrations_run_twice_and_their_sql_is_idempotent() {
         migrations::run(database.url(), &Default::default())
             .await
             .unwrap(),
-        2
+        3
     );
     assert_eq!(
         migrations::run(database.url(), &Default::default())
@@ -30,7 +30,7 @@ async fn migrations_run_twice_and_their_sql_is_idempotent() {
         migrations::run(database.url(), &Default::default())
             .await
             .unwrap(),
-        2
+        3
     );
     drop(db);
     database.drop_database().await;
@@ -76,7 +76,7 @@ async fn migrations_adopt_the_old_backend_tables() {
         migrations::run(database.url(), &Default::default())
             .await
             .unwrap(),
-        2
+        3
     );
 
     // Old data kept, old refresh tokens revoked, new columns present.
@@ -143,26 +143,7 @@ async fn migrations_adopt_the_old_backend_tables() {
 async fn policies_are_created_where_supabase_roles_and_auth_uid_exist() {
     let database = TestDatabase::create().await;
     let db = db(database.url()).await;
-    // Roles are cluster-wide: create them only if missing, tolerating a
-    // concurrent test doing the same.
-    for role in ["service_role", "authenticated"] {
-        let statement = format!(
-            "DO $$ BEGIN
-                IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{role}') THEN
-                    CREATE ROLE {role} NOLOGIN;
-                END IF;
-             EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
-             END $$;"
-        );
-        db.batch_execute(&statement).await.unwrap();
-    }
-    db.batch_execute(
-        "CREATE SCHEMA auth;
-         CREATE FUNCTION auth.uid() RETURNS uuid LANGUAGE sql STABLE
-            AS $$ SELECT nullif(current_setting('request.jwt.claim.sub', true), '')::uuid $$;",
-    )
-    .await
-    .unwrap();
+    emulate_supabase(&db).await;
     migrations::run(database.url(), &Default::default())
         .await
         .unwrap();

@@ -275,3 +275,72 @@ async fn fifty_concurrent_rotations_make_exactly_one_new_generation() {
     assert_eq!(refresh_state(&store, &id).await.current_generation, 2);
     store.stop().await;
 }
+
+/// Waits until some backend of this database is waiting for a row lock.
+async fn until_someone_waits_for_a_lock(db: &tokio_postgres::Client) {
+    for _ in 0..200 {
+        let waiting = count(
+            db,
+            "SELECT count(*) FROM pg_stat_activity \
+             WHERE datname = current_database() AND wait_event_type = 'Lock'",
+        )
+        .await;
+        if waiting > 0 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("no rotation ever waited for the session lock");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_reuse_interval_is_judged_after_the_lock_on_the_database_clock() {
+    // A superseded generation presented 0.1 s after its rotation, but
+    // processed only after waiting 1.5 s for the session lock, is past a 1 s
+    // reuse interval: reuse, not a second tab.
+    let store = TestStore::spawn_with(|config| {
+        config.statement_timeout = std::time::Duration::from_secs(20);
+    })
+    .await;
+    let id = session_id(&create(&store, &user()).await);
+    let mut client = store.client();
+    let rotated = client
+        .rotate_refresh_token(rotate_request(&id, 1, "token-1", "token-2", 1_000))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(rotated.outcome(), RotateOutcome::Rotated);
+
+    let mut holder = db(store.database_url()).await;
+    let lock = holder.transaction().await.unwrap();
+    lock.execute(
+        "SELECT 1 FROM user_sessions WHERE id = $1 FOR UPDATE",
+        &[&id],
+    )
+    .await
+    .unwrap();
+    let late = {
+        let id = id.clone();
+        let mut client = store.client();
+        tokio::spawn(async move {
+            client
+                .rotate_refresh_token(rotate_request(&id, 1, "token-1", "token-2b", 1_000))
+                .await
+        })
+    };
+    let observer = db(store.database_url()).await;
+    until_someone_waits_for_a_lock(&observer).await;
+    tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
+    lock.rollback().await.unwrap();
+
+    let outcome = late.await.unwrap().unwrap().into_inner();
+    assert_eq!(outcome.outcome(), RotateOutcome::ReuseDetected);
+    let session = validate(&store, &id).await;
+    assert_eq!(status_of(&session), pb::SessionStatus::Revoked);
+    assert_eq!(
+        session.revoked_reason.as_deref(),
+        Some("refresh_token_reuse")
+    );
+    drop((holder, observer));
+    store.stop().await;
+}

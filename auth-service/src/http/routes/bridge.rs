@@ -5,35 +5,54 @@
 //! token is re-derived from the returned state, so a frontend calling the
 //! bridge on every auth state change keeps one session.
 
-use actix_web::web::{Bytes, Data};
+use actix_web::web::{self, Bytes, Data, ServiceConfig};
 use actix_web::{HttpRequest, HttpResponse};
 use nexus_common::events::SessionEventKind;
 use serde::{Deserialize, Serialize};
+use utoipa::{OpenApi, ToSchema};
 
 use crate::domain::{Generation, RefreshSecret, UserId};
-use crate::http::envelope::Success;
+use crate::http::envelope::{Failure, Success};
 use crate::http::error::ApiError;
 use crate::http::origin::Credential;
+use crate::http::route_module::RouteModule;
 use crate::http::routes::SessionBody;
 use crate::http::{body, request_meta};
 use crate::metrics;
 use crate::state::AppState;
-use crate::store::{NewSession, RefreshState, SessionStore, StoreError};
+use crate::store::{
+    CreatedSession, NewSession, RefreshState, SessionStore, SessionView, StoreError,
+};
 
-#[derive(Debug, Default, Deserialize)]
+pub const ROUTES: RouteModule = RouteModule {
+    register,
+    openapi: Api::openapi,
+};
+
+fn register(routes: &mut ServiceConfig) {
+    routes.route("/api/auth/session/bridge", web::post().to(bridge));
+}
+
+#[derive(OpenApi)]
+#[openapi(paths(bridge))]
+struct Api;
+
+/// The Supabase token may come in the body instead of `Authorization`.
+#[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct BridgeRequest {
+    /// A Supabase Auth access token.
     #[serde(default)]
     access_token: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct UserBody {
     id: String,
     email: Option<String>,
     name: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct BridgeBody {
     session: SessionBody,
     user: UserBody,
@@ -43,15 +62,37 @@ struct BridgeBody {
     created: bool,
 }
 
+/// Supabase token in, backend session out (idempotent per Supabase session).
+#[utoipa::path(
+    post,
+    path = "/api/auth/session/bridge",
+    tag = "session",
+    request_body(content = Option<BridgeRequest>, content_type = "application/json",
+        description = "Optional: the Supabase token when it is not sent as a bearer token"),
+    security((), ("supabase_token" = [])),
+    responses(
+        (status = 200, description = "The backend session (created, or the live one bridged from \
+            this Supabase session); sets both cookies", body = Success<BridgeBody>),
+        (status = 400, description = "Malformed body", body = Failure),
+        (status = 401, description = "Missing or invalid Supabase token", body = Failure),
+        (status = 403, description = "Origin not allowed", body = Failure),
+        (status = 413, description = "Body too large", body = Failure),
+        (status = 415, description = "Body is not JSON", body = Failure),
+        (status = 429, description = "Rate limited", body = Failure),
+        (status = 503, description = "A dependency is unavailable, or the session's refresh key \
+            is not known to this replica yet; retry", body = Failure)
+    )
+)]
 pub async fn bridge(
     request: HttpRequest,
     raw_body: Bytes,
     state: Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let ip = request_meta::client_ip(&request, &state.proxies);
-    if let Some(limiter) = &state.bridge_limiter {
-        limiter.check(ip)?;
-    }
+    state
+        .limiters
+        .bridge
+        .check(nexus_common::client_ip::RateLimitKey::of(ip))?;
     let payload: BridgeRequest = body::parse(&request, &raw_body)?;
     let (token, credential) = match (
         request_meta::bearer(&request),
@@ -93,12 +134,21 @@ pub async fn bridge(
         };
         async move { new.create(&store, &secret).await }
     };
-    let (mut refresh_state, mut created) = create(RefreshSecret::random()).await?;
-    let refresh_token = match derive_current(&state, &refresh_state) {
+    let mut outcome = create(RefreshSecret::random()).await?;
+    announce_evicted(&state, &outcome.evicted);
+    let refresh_token = match derive_current(&state, &outcome.state) {
         Some(token) => token,
+        None if !state.refresh_keys.is_retired(&outcome.state.key_id) => {
+            // Derived by a replica that already holds a key this one does not
+            // (a rolling change of REFRESH_TOKEN_KEYS): the session is fine,
+            // this replica is behind. Never end it for that.
+            tracing::warn!(session_id = %outcome.state.session.id, key_id = %outcome.state.key_id, "bridged session uses a refresh key this replica does not hold");
+            return Err(ApiError::RefreshKeyUnknown);
+        }
         None => {
-            // The live session's current token was derived with a key that is
-            // no longer configured: it can never be refreshed. Replace it.
+            // The live session's current token was derived with a key listed
+            // as retired: it can never be refreshed. Replace the session.
+            let refresh_state = &outcome.state;
             tracing::warn!(session_id = %refresh_state.session.id, key_id = %refresh_state.key_id, "bridged session uses a retired refresh key; replacing it");
             match state
                 .store
@@ -116,12 +166,14 @@ pub async fn bridge(
                 Ok((false, _)) | Err(StoreError::NotFound) => {}
                 Err(error) => return Err(error.into()),
             }
-            (refresh_state, created) = create(RefreshSecret::random()).await?;
-            derive_current(&state, &refresh_state).ok_or_else(|| {
+            outcome = create(RefreshSecret::random()).await?;
+            announce_evicted(&state, &outcome.evicted);
+            derive_current(&state, &outcome.state).ok_or_else(|| {
                 anyhow::anyhow!("a new session was not derived with the current refresh key")
             })?
         }
     };
+    let (refresh_state, created) = (&outcome.state, outcome.created);
     let session = &refresh_state.session;
     state.secrets.insert(
         session.id.clone(),
@@ -173,6 +225,20 @@ pub async fn bridge(
     Ok(response.json(Success::new(message, body)))
 }
 
+/// One `session.revoked` (reason `session_limit`) per session session-store
+/// evicted to keep the user within the per-user cap.
+fn announce_evicted(state: &AppState, evicted: &[SessionView]) {
+    for session in evicted {
+        state.secrets.forget(&session.id);
+        state.events.publish(
+            SessionEventKind::Revoked,
+            &session.id,
+            &session.user_id,
+            Some("session_limit"),
+        );
+    }
+}
+
 fn derive_current(
     state: &AppState,
     refresh_state: &RefreshState,
@@ -200,7 +266,7 @@ impl OwnedNewSession {
         self,
         store: &SessionStore,
         secret: &RefreshSecret,
-    ) -> Result<(RefreshState, bool), StoreError> {
+    ) -> Result<CreatedSession, StoreError> {
         store
             .create_session(NewSession {
                 user: &self.user,

@@ -1,4 +1,5 @@
-//! Route handlers, one file per use case.
+//! Route handlers, one file per use case; each file registers its routes
+//! and OpenAPI operations through a `ROUTES` value (`http::route_module`).
 
 pub mod bridge;
 pub mod logout;
@@ -8,11 +9,12 @@ pub mod sessions;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::store::{SessionStatus, SessionView};
 
 /// A session as clients see it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct SessionBody {
     pub id: String,
     pub user_id: String,

@@ -5,30 +5,47 @@
 //! session-store rotates under a row lock and says which token to hand out.
 //! Any failure that makes the presented token useless clears both cookies.
 
-use actix_web::web::{Bytes, Data};
+use actix_web::web::{self, Bytes, Data, ServiceConfig};
 use actix_web::{HttpRequest, HttpResponse, ResponseError};
 use nexus_common::events::SessionEventKind;
-use nexus_tokens::access::{ACCESS_COOKIE, REFRESH_COOKIE};
+use nexus_tokens::access::ACCESS_COOKIE_NAMES;
 use serde::{Deserialize, Serialize};
+use utoipa::{OpenApi, ToSchema};
 
 use crate::domain::SessionId;
-use crate::http::auth::refresh_secret;
-use crate::http::envelope::Success;
+use crate::http::auth::{self, refresh_secret};
+use crate::http::caller::report_reuse;
+use crate::http::envelope::{Failure, Success};
 use crate::http::error::ApiError;
 use crate::http::origin::Credential;
+use crate::http::route_module::RouteModule;
 use crate::http::routes::SessionBody;
 use crate::http::{body, request_meta};
 use crate::metrics;
 use crate::state::AppState;
 use crate::store::{Rotated, Rotation, StoreError};
 
-#[derive(Debug, Default, Deserialize)]
+pub const ROUTES: RouteModule = RouteModule {
+    register,
+    openapi: Api::openapi,
+};
+
+fn register(routes: &mut ServiceConfig) {
+    routes.route("/api/auth/session/refresh", web::post().to(refresh));
+}
+
+#[derive(OpenApi)]
+#[openapi(paths(refresh))]
+struct Api;
+
+/// The refresh token may come in the body instead of its cookie.
+#[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct RefreshRequest {
     #[serde(default)]
     refresh_token: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct RefreshBody {
     session: SessionBody,
     access_token: String,
@@ -36,6 +53,28 @@ struct RefreshBody {
     expires_in: i64,
 }
 
+/// Rotates the refresh token and issues a new access token.
+#[utoipa::path(
+    post,
+    path = "/api/auth/session/refresh",
+    tag = "session",
+    request_body(content = Option<RefreshRequest>, content_type = "application/json",
+        description = "Optional: the refresh token when it is not sent as its cookie"),
+    security((), ("refresh_cookie" = [])),
+    responses(
+        (status = 200, description = "Rotated (or, for a concurrent tab, the current token \
+            handed out again); sets both cookies", body = Success<RefreshBody>),
+        (status = 400, description = "Malformed body", body = Failure),
+        (status = 401, description = "No, an invalid, a reused (session revoked) or an expired \
+            refresh token; clears both cookies", body = Failure),
+        (status = 403, description = "Origin not allowed, or a cookie without Origin", body = Failure),
+        (status = 413, description = "Body too large", body = Failure),
+        (status = 415, description = "Body is not JSON", body = Failure),
+        (status = 429, description = "Rate limited", body = Failure),
+        (status = 503, description = "A dependency is unavailable, or the token's key is not known \
+            to this replica yet; retry (cookies kept)", body = Failure)
+    )
+)]
 pub async fn refresh(
     request: HttpRequest,
     raw_body: Bytes,
@@ -57,26 +96,26 @@ async fn rotate(
     raw_body: &Bytes,
     state: &AppState,
 ) -> Result<HttpResponse, ApiError> {
-    if let Some(limiter) = &state.refresh_limiter {
-        limiter.check(request_meta::client_ip(request, &state.proxies))?;
-    }
+    state
+        .limiters
+        .refresh
+        .check(request_meta::rate_limit_key(request, &state.proxies))?;
     let payload: RefreshRequest = body::parse(request, raw_body)?;
-    let (raw, credential) = match (
-        payload.refresh_token,
-        request_meta::cookie(request, REFRESH_COOKIE),
-    ) {
-        (Some(token), _) => (token, Credential::Body),
-        (None, Some(token)) => (token, Credential::Cookie),
-        (None, None) => {
-            state.origins.check(request, Credential::None)?;
-            return Err(ApiError::NotAuthenticated("no refresh token was presented"));
-        }
+    let Some((raw, credential)) = auth::presented_refresh_token(request, payload.refresh_token)
+    else {
+        state.origins.check(request, Credential::None)?;
+        return Err(ApiError::NotAuthenticated("no refresh token was presented"));
     };
     state.origins.check(request, credential)?;
 
     let presented = state.refresh_keys.open(&raw).map_err(|error| {
-        metrics::refresh_outcome("forged");
-        ApiError::RefreshToken(error)
+        let error = ApiError::refresh_token(error);
+        metrics::refresh_outcome(if matches!(error, ApiError::RefreshKeyUnknown) {
+            "key_unknown"
+        } else {
+            "forged"
+        });
+        error
     })?;
     let session_id = presented.session.clone();
     let cached = refresh_secret(state, &session_id)
@@ -128,16 +167,8 @@ async fn rotate(
             rotated,
         } => (session, generation, key_id, rotated),
         Rotated::ReuseDetected(session) => {
-            metrics::refresh_outcome("reuse_detected");
             let user = session.map_or_else(|| cached.user.clone(), |session| session.user_id);
-            tracing::warn!(user_id = %user, session_id = %session_id, generation = %presented.generation, "refresh token reuse detected: session revoked");
-            state.events.publish(
-                SessionEventKind::ReuseDetected,
-                &session_id,
-                &user,
-                Some("refresh_token_reuse"),
-            );
-            state.secrets.forget(&session_id);
+            report_reuse(state, &session_id, &user, presented.generation);
             return Err(ApiError::RefreshReuse);
         }
         Rotated::Revoked => {
@@ -161,10 +192,11 @@ async fn rotate(
     {
         next
     } else {
+        // Another replica rotated under a key this one may not hold yet.
         state
             .refresh_keys
             .derive(&key_id, &session_id, generation, &cached.secret)
-            .ok_or(ApiError::RefreshTokenRejected)?
+            .ok_or_else(|| ApiError::refresh_token(state.refresh_keys.missing_key(&key_id)))?
     };
     if rotated {
         metrics::refresh_outcome("rotated");
@@ -208,7 +240,7 @@ async fn previous_name(
 ) -> Option<String> {
     let token = request_meta::bearer(request)
         .map(str::to_owned)
-        .or_else(|| request_meta::cookie(request, ACCESS_COOKIE))?;
+        .or_else(|| request_meta::cookie(request, &ACCESS_COOKIE_NAMES))?;
     let claims = state.access_keys.decode_ignoring_expiry(&token)?;
     (claims.sid == session.as_str())
         .then_some(claims.name)

@@ -2,59 +2,60 @@
 //! own sessions. Someone else's session id answers 404, exactly like an
 //! unknown one, so ids cannot be probed.
 
-use actix_web::web::{Data, Path};
-use actix_web::{HttpRequest, HttpResponse};
+use actix_web::HttpResponse;
+use actix_web::web::{self, Data, Path, ServiceConfig};
 use nexus_common::events::SessionEventKind;
 use serde::Serialize;
+use utoipa::{OpenApi, ToSchema};
 
 use crate::domain::SessionId;
-use crate::http::auth::{self, Caller};
-use crate::http::envelope::Success;
+use crate::http::caller::LiveCaller;
+use crate::http::envelope::{Failure, Success};
 use crate::http::error::ApiError;
+use crate::http::route_module::RouteModule;
 use crate::http::routes::SessionBody;
 use crate::state::AppState;
-use crate::store::{SessionStatus, StoreError};
 
-#[derive(Serialize)]
+pub const ROUTES: RouteModule = RouteModule {
+    register,
+    openapi: Api::openapi,
+};
+
+fn register(routes: &mut ServiceConfig) {
+    routes
+        .route("/api/auth/sessions", web::get().to(list))
+        .route("/api/auth/sessions/{id}", web::delete().to(revoke));
+}
+
+#[derive(OpenApi)]
+#[openapi(paths(list, revoke))]
+struct Api;
+
+#[derive(Serialize, ToSchema)]
 struct SessionsBody {
     sessions: Vec<SessionBody>,
     current_session_id: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct RevokedBody {
     session_id: String,
     revoked: bool,
 }
 
-/// The caller, with its session confirmed live by session-store (an access
-/// token outlives a revocation by up to its TTL).
-async fn live_caller(request: &HttpRequest, state: &AppState) -> Result<Caller, ApiError> {
-    let caller = auth::by_access_token(request, state).await?;
-    let session = state
-        .store
-        .validate(&caller.session)
-        .await
-        .map_err(|error| match error {
-            StoreError::NotFound => ApiError::SessionRevoked,
-            other => other.into(),
-        })?;
-    if session.user_id != caller.user {
-        return Err(ApiError::SessionRevoked);
-    }
-    match session.status {
-        SessionStatus::Active => Ok(caller),
-        // session-store marks a session it found expired as revoked ("expired").
-        SessionStatus::Revoked if session.revoked_reason.as_deref() == Some("expired") => {
-            Err(ApiError::SessionExpired)
-        }
-        SessionStatus::Revoked => Err(ApiError::SessionRevoked),
-        SessionStatus::Expired => Err(ApiError::SessionExpired),
-    }
-}
-
-pub async fn list(request: HttpRequest, state: Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let caller = live_caller(&request, &state).await?;
+/// The caller's live sessions, the current one marked.
+#[utoipa::path(
+    get,
+    path = "/api/auth/sessions",
+    tag = "sessions",
+    security(("access_token" = []), ("access_cookie" = [])),
+    responses(
+        (status = 200, description = "The caller's live sessions", body = Success<SessionsBody>),
+        (status = 401, description = "No live session", body = Failure),
+        (status = 503, description = "A dependency is unavailable; retry", body = Failure)
+    )
+)]
+pub async fn list(caller: LiveCaller, state: Data<AppState>) -> Result<HttpResponse, ApiError> {
     let sessions = state.store.list(&caller.user).await?;
     let body = SessionsBody {
         sessions: sessions
@@ -66,13 +67,28 @@ pub async fn list(request: HttpRequest, state: Data<AppState>) -> Result<HttpRes
     Ok(HttpResponse::Ok().json(Success::new("Sessions", body)))
 }
 
+/// Revokes one of the caller's own sessions.
+#[utoipa::path(
+    delete,
+    path = "/api/auth/sessions/{id}",
+    tag = "sessions",
+    params(("id" = String, Path, description = "A session id from the listing")),
+    security(("access_token" = []), ("access_cookie" = [])),
+    responses(
+        (status = 200, description = "Revoked (or already was); clears the cookies when it was \
+            the caller's own session", body = Success<RevokedBody>),
+        (status = 401, description = "No live session", body = Failure),
+        (status = 403, description = "Origin not allowed, or a cookie without Origin", body = Failure),
+        (status = 404, description = "No such session of the caller (another user's id too)",
+            body = Failure),
+        (status = 503, description = "A dependency is unavailable; retry", body = Failure)
+    )
+)]
 pub async fn revoke(
-    request: HttpRequest,
+    caller: LiveCaller,
     id: Path<String>,
     state: Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let caller = live_caller(&request, &state).await?;
-    state.origins.check(&request, caller.credential)?;
     let target = SessionId::parse(&id).map_err(|_| ApiError::SessionNotFound)?;
     let (revoked, session) = state
         .store
