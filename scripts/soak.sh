@@ -5,7 +5,11 @@
 # Prints every response that is neither 2xx nor 4xx as it happens, RSS and
 # open file descriptors of each service every SOAK_SECONDS/10 (start, middle
 # and end included), and request counts per operation and status at the end.
-# Exits non-zero on any 5xx or connection failure.
+# Exits non-zero on any 5xx or connection failure, and when a service's RSS
+# grew more than SOAK_MAX_RSS_GROWTH_PCT (default 10) from the end of the
+# warm-up (the first fifth of the run) to the end. The refresh-secret cache is
+# capped at SOAK_SECRET_CACHE_SIZE (default 2000) so that it fills during the
+# warm-up: growth after that is not a cache filling up, it is a leak.
 #
 #   SOAK_SECONDS=60 scripts/soak.sh      # a quick check
 #   scripts/soak.sh                      # the 10-minute run (BENCHMARKS.md)
@@ -21,15 +25,19 @@ if [ "$profile" = release ]; then cargo build --release --workspace --bins --loc
 else cargo build --workspace --bins --locked -q; fi
 # shellcheck source=scripts/lib/auth_stack.sh
 . scripts/lib/auth_stack.sh
+export REFRESH_SECRET_CACHE_SIZE="${SOAK_SECRET_CACHE_SIZE:-2000}"
 start_auth_stack "$profile" "${SOAK_STORE_PORT:-29161}" "${SOAK_AUTH_PORT:-29162}" soak
 workers_pids=()
 
-sample() { # label
+declare -A warm_rss last_rss
+sample() { # label [warm]
   local line="$1"
   for entry in "session-store:$store_pid" "auth-service:$auth_pid"; do
     local name="${entry%%:*}" pid="${entry##*:}"
     local rss fds
     rss=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")
+    last_rss[$name]=$rss
+    [ "${2:-}" = warm ] && warm_rss[$name]=$rss
     fds=$(find "/proc/$pid/fd" -mindepth 1 -maxdepth 1 | wc -l)
     line+=$(printf '  %s rss=%6d KiB fds=%4d' "$name" "$rss" "$fds")
   done
@@ -49,7 +57,7 @@ sample "t=0s (start)"
 for n in $(seq 1 10); do
   sleep "$step"
   label="t=$(( n * step ))s"; [ "$n" = 5 ] && label+=" (middle)"; [ "$n" = 10 ] && label+=" (end)"
-  sample "$label"
+  if [ "$n" = 2 ]; then label+=" (warmed up)"; sample "$label" warm; else sample "$label"; fi
   grep -h UNEXPECTED "$stack_logs"/worker-*.out 2>/dev/null | tail -5 || true
 done
 for pid in "${workers_pids[@]}"; do wait "$pid" || true; done
@@ -73,3 +81,12 @@ for key, count in sorted(total.items()):
 print(f"  total {sum(total.values())} requests, {bad} neither 2xx nor 4xx")
 sys.exit(1 if bad or not total else 0)
 PY
+
+echo "==> memory after warm-up (aim: within ${SOAK_MAX_RSS_GROWTH_PCT:-10}%)"
+grew=0
+for name in session-store auth-service; do
+  pct=$(( (last_rss[$name] - warm_rss[$name]) * 100 / warm_rss[$name] ))
+  printf '  %-14s %6d KiB -> %6d KiB (%+d%%)\n' "$name" "${warm_rss[$name]}" "${last_rss[$name]}" "$pct"
+  [ "$pct" -gt "${SOAK_MAX_RSS_GROWTH_PCT:-10}" ] && grew=1
+done
+if [ "$grew" = 1 ]; then echo "memory grew past the aim after warm-up" >&2; exit 1; fi

@@ -30,10 +30,8 @@ cargo nextest run --workspace --locked --profile "$profile" -E 'binary(/^serial_
 echo "==> HTTP contract of auth-service (schemathesis against a live stack)"
 scripts/schemathesis.sh
 
-if [ -x deploy/check.sh ]; then
-  echo "==> Deployment files (compose schema and policy, nginx -t, Kubernetes, Prometheus rules)"
-  deploy/check.sh
-fi
+echo "==> Deployment files (compose schema and policy, nginx -t, Kubernetes, Prometheus rules)"
+deploy/check.sh
 
 echo "==> Service binaries for the tests below (debug, built once)"
 cargo build --workspace --bins --locked
@@ -44,10 +42,8 @@ python3 deploy/compose-test/run.py --no-build
 echo "==> A real Prometheus scrapes the launcher's services"
 python3 deploy/monitoring/test.py
 
-if [ -x deploy/e2e/run.sh ]; then
-  echo "==> End to end through the gateway (nginx, all services, real browser)"
-  deploy/e2e/run.sh
-fi
+echo "==> End to end through the gateway (nginx, all services, real browser)"
+deploy/e2e/run.sh
 
 echo "==> Many instances through the gateway: 4 realtime / 2 auth / 2 session-store"
 deploy/scale/run.sh --no-build

@@ -8,30 +8,23 @@ use std::sync::OnceLock;
 
 use std::time::Duration;
 
-use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use metrics_exporter_prometheus::PrometheusHandle;
 use nexus_common::events::SessionEventKind;
 
 static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
-
-/// Histogram buckets (seconds) for request durations: 1 ms to 5 s (p99 alerts).
-const DURATION_BUCKETS: &[f64] = &[
-    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
-];
 
 /// Installs the recorder (once per process) and returns its handle; `None`
 /// when another recorder was installed first.
 pub fn init() -> Option<PrometheusHandle> {
     HANDLE
-        .get_or_init(|| {
-            match PrometheusBuilder::new()
-                .set_buckets_for_metric(Matcher::Suffix("_seconds".to_owned()), DURATION_BUCKETS)
-                .and_then(PrometheusBuilder::install_recorder)
-            {
-                Ok(handle) => Some(handle),
-                Err(error) => {
-                    tracing::warn!(%error, "metrics recorder not installed");
-                    None
-                }
+        .get_or_init(|| match nexus_common::prometheus::install_recorder() {
+            Ok(handle) => Some(handle),
+            Err(error) => {
+                tracing::warn!(
+                    error = format!("{error:#}"),
+                    "metrics recorder not installed"
+                );
+                None
             }
         })
         .clone()

@@ -3,7 +3,8 @@
 //! Kept deliberately small: configuration parsing (and refusing development
 //! secrets in production), telemetry, graceful shutdown,
 //! client-IP resolution behind trusted proxies, the session-event wire format,
-//! AMQP connection with backoff, and the authenticated session-store client.
+//! AMQP connection with backoff, the authenticated session-store client, and
+//! the Prometheus recorder (installed with its histogram upkeep).
 //! Anything specific to one service lives in that service.
 
 pub mod amqp;
@@ -11,6 +12,7 @@ pub mod client_ip;
 pub mod config;
 pub mod dev_secrets;
 pub mod events;
+pub mod prometheus;
 pub mod redact;
 pub mod shutdown;
 pub mod store_client;

@@ -22,23 +22,14 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use futures::future::BoxFuture;
-use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use metrics_exporter_prometheus::PrometheusHandle;
 use prost::Message;
 use tokio::net::TcpListener;
 use tonic::codegen::http;
 
-/// Histogram buckets (seconds) for call and wait durations: 1 ms to 5 s.
-const BUCKETS: &[f64] = &[
-    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
-];
-
 /// Installs the process-wide recorder and binds the metrics listener.
 pub async fn bind(listen: SocketAddr) -> anyhow::Result<(TcpListener, PrometheusHandle)> {
-    let handle = PrometheusBuilder::new()
-        .set_buckets_for_metric(Matcher::Suffix("_seconds".to_owned()), BUCKETS)
-        .context("metrics buckets")?
-        .install_recorder()
-        .context("cannot install the metrics recorder")?;
+    let handle = nexus_common::prometheus::install_recorder()?;
     let listener = TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen} (SESSION_STORE_METRICS_LISTEN)"))?;
