@@ -15,10 +15,13 @@
 //   TRANSPORTS  comma list, e.g. "polling" or "websocket" (default: client's)
 //   RECONNECT   "1" to let the client reconnect by itself (default off)
 //   WIRE        "1" to also print every raw Engine.IO packet received
+//   RECOVER     "1" to re-join, after every reconnect, each room joined before
+//               with the last {epoch, seq} seen (connection-state recovery)
 //
 // Output lines: {"type":"connect",...} | {"type":"connect_error","message"}
 //   | {"type":"event","event","data"} | {"type":"ack","ref","data"}
 //   | {"type":"disconnect","reason"} | {"type":"wire","data"} | {"type":"error",...}
+//   | {"type":"rejoin","room","since","data"}  (RECOVER=1: the re-join's ack)
 // Input lines: {"cmd":"emit","ref":1,"event":"room:join","data":{...}}
 //   | {"cmd":"emit_raw","ref":2,"event":"x","args":[...]}  (any argument list)
 //   | {"cmd":"disconnect"} | {"cmd":"connect"} | {"cmd":"exit"}
@@ -56,6 +59,48 @@ if (env.TRANSPORTS) options.transports = env.TRANSPORTS.split(",");
 
 const socket = io(url, options);
 
+// Connection-state recovery, the pattern every client of realtime-service
+// should follow: remember per room the last {epoch, seq} seen (room:message
+// events, our own message acks, join replies) and, on every reconnect,
+// re-join each room with it as `since`. The reply then holds exactly the
+// missed messages (`recovered: true`) or the latest history
+// (`recovered: false`: another instance, or too much or too long missed).
+// A message sent while the join is answered may arrive just before its ack:
+// keep the larger seq.
+const recover = env.RECOVER === "1";
+const cursors = new Map();
+
+function advance(room, epoch, seq) {
+  if (typeof room !== "string" || typeof epoch !== "string" || !Number.isInteger(seq)) return;
+  const cursor = cursors.get(room);
+  if (!cursor || cursor.epoch !== epoch || seq > cursor.seq) cursors.set(room, { epoch, seq });
+}
+
+function joined(room, ack) {
+  if (!ack || ack.ok !== true) return;
+  const cursor = cursors.get(room);
+  if (cursor && cursor.epoch !== ack.epoch) cursors.delete(room);
+  advance(room, ack.epoch, ack.seq);
+  for (const message of ack.history ?? []) advance(room, message.epoch, message.seq);
+}
+
+socket.on("room:message", (message) => {
+  if (message) advance(message.room, message.epoch, message.seq);
+});
+
+let connectedBefore = false;
+socket.on("connect", () => {
+  if (connectedBefore && recover) {
+    for (const [room, since] of cursors) {
+      socket.timeout(5000).emit("room:join", { room, since }, (err, ack) => {
+        if (!err) joined(room, ack);
+        out({ type: "rejoin", room, since, data: err ? { timeout: true } : ack });
+      });
+    }
+  }
+  connectedBefore = true;
+});
+
 socket.on("connect", () => {
   out({ type: "connect", id: socket.id, transport: socket.io.engine.transport.name });
   socket.io.engine.once("upgrade", (transport) => out({ type: "upgrade", transport: transport.name }));
@@ -69,6 +114,14 @@ socket.on("connect_error", (err) => out({ type: "connect_error", message: err.me
 socket.on("disconnect", (reason) => out({ type: "disconnect", reason }));
 socket.onAny((event, ...args) => out({ type: "event", event, data: args[0] ?? null }));
 
+// The recovery cursors follow what the test's own commands did.
+function track(event, room, ack) {
+  if (!ack || ack.ok !== true) return;
+  if (event === "room:join") joined(room, ack);
+  if (event === "room:message") advance(room, ack.epoch, ack.seq);
+  if (event === "room:leave") cursors.delete(room);
+}
+
 const rl = createInterface({ input: process.stdin });
 rl.on("line", (line) => {
   let cmd;
@@ -81,6 +134,7 @@ rl.on("line", (line) => {
   switch (cmd.cmd) {
     case "emit":
       socket.timeout(5000).emit(cmd.event, cmd.data, (err, ack) => {
+        if (!err && cmd.data && typeof cmd.data.room === "string") track(cmd.event, cmd.data.room, ack);
         out({ type: "ack", ref: cmd.ref, data: err ? { timeout: true } : ack });
       });
       break;

@@ -78,8 +78,13 @@ pub struct Limits {
     pub event_burst: u32,
     /// Longest chat message, in characters.
     pub max_text_chars: usize,
-    /// Messages kept per room for joiners.
+    /// Messages a plain `room:join` returns (the room's latest).
     pub history_len: usize,
+    /// Connection-state recovery: at most this many missed messages are
+    /// recovered (`REALTIME_RECOVERY_MESSAGES`)...
+    pub recovery_messages: usize,
+    /// ...none older than this (`REALTIME_RECOVERY_WINDOW`).
+    pub recovery_window: Duration,
 }
 
 impl Default for Limits {
@@ -95,6 +100,8 @@ impl Default for Limits {
             event_burst: 30,
             max_text_chars: 2000,
             history_len: 50,
+            recovery_messages: 100,
+            recovery_window: Duration::from_secs(120),
         }
     }
 }
@@ -137,6 +144,8 @@ impl RealtimeConfig {
             number("REALTIME_CONNECTIONS_PER_IP", limits.connections_per_ip)?;
         limits.events_per_second = number("REALTIME_EVENTS_PER_SECOND", limits.events_per_second)?;
         limits.event_burst = number("REALTIME_EVENT_BURST", limits.event_burst)?;
+        limits.recovery_messages = number("REALTIME_RECOVERY_MESSAGES", limits.recovery_messages)?;
+        limits.recovery_window = config::duration("REALTIME_RECOVERY_WINDOW", "2m")?;
         Ok(Self {
             listen: config::socket_addr("REALTIME_LISTEN", "127.0.0.1:8003")?,
             store: StoreClientConfig::from_env(),

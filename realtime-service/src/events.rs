@@ -16,8 +16,14 @@ use crate::connection::Conn;
 use crate::domain::grant::GrantError;
 use crate::domain::room::{RoomKind, RoomName};
 use crate::domain::text::{HangoutName, MessageText};
+use crate::rooms::hangouts::Hangout;
+use crate::rooms::history::{MAX_EPOCH_LEN, Since};
 use crate::rooms::{ChatMessage, Member};
 use crate::state::AppState;
+
+/// How long a join waits for other instances to tell about a hangout this
+/// instance does not know (see `rooms::hangouts`).
+const HANGOUT_LOOKUP_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Why an event was refused: a stable `code` and a human `message`.
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +44,8 @@ pub enum EventError {
     Grant(GrantError),
     #[error("at most {0} hangouts per hour")]
     HangoutLimit(u32),
+    #[error("no such hangout: it was never created here, or it is gone")]
+    UnknownHangout,
     #[error("unknown event {0:?}")]
     UnknownEvent(String),
     #[error("the socket has no session state")]
@@ -58,6 +66,7 @@ impl EventError {
             Self::Grant(GrantError::Invalid) => "grant_invalid",
             Self::Grant(GrantError::Mismatch) => "forbidden",
             Self::HangoutLimit(_) => "hangout_limit",
+            Self::UnknownHangout => "unknown_hangout",
             Self::UnknownEvent(_) => "unknown_event",
             Self::NoSession => "unauthorized",
         }
@@ -117,6 +126,39 @@ struct JoinRequest {
     room: String,
     #[serde(default)]
     grant: Option<String>,
+    /// `{epoch, seq}`: checked by hand ([`parse_since`]) for a clear error.
+    #[serde(default)]
+    since: Option<Value>,
+}
+
+/// The recovery point of `room:join`: absent or `null` for none, else
+/// `{epoch: string, seq: non-negative integer}` (a `seq` beyond what the
+/// room emitted is not an error: it is simply not recovered).
+fn parse_since(raw: Option<&Value>) -> Result<Option<Since>, EventError> {
+    let shape = || {
+        EventError::BadRequest(
+            "since must be {epoch: string, seq: non-negative integer}, as the last room:message \
+             or room:join reply gave them"
+                .into(),
+        )
+    };
+    let Some(raw) = raw.filter(|raw| !raw.is_null()) else {
+        return Ok(None);
+    };
+    let object = raw.as_object().ok_or_else(shape)?;
+    let epoch = object
+        .get("epoch")
+        .and_then(Value::as_str)
+        .filter(|epoch| !epoch.is_empty() && epoch.len() <= MAX_EPOCH_LEN)
+        .ok_or_else(shape)?;
+    let seq = object
+        .get("seq")
+        .and_then(Value::as_u64)
+        .ok_or_else(shape)?;
+    Ok(Some(Since {
+        epoch: epoch.to_owned(),
+        seq,
+    }))
 }
 
 #[derive(Deserialize)]
@@ -135,7 +177,8 @@ struct HangoutRequest {
     name: String,
 }
 
-/// `room:join {room, grant?}` -> `{ok, room, members, history}`
+/// `room:join {room, grant?, since?}` -> `{ok, room, epoch, seq, members,
+/// history, recovered?, hangout?}`
 pub async fn join(
     socket: SocketRef,
     State(state): State<Arc<AppState>>,
@@ -153,12 +196,18 @@ async fn do_join(
 ) -> Reply {
     let (conn, request): (_, JoinRequest) = prepare(socket, data)?;
     let room = parse_room(&request.room)?;
+    let since = parse_since(request.since.as_ref())?;
     if room.kind() == RoomKind::Group {
         state
             .grant_keys
             .verify(request.grant.as_deref(), &conn.identity.user, &room)
             .map_err(EventError::Grant)?;
     }
+    let hangout = if room.kind() == RoomKind::Hangout {
+        Some(find_hangout(state, &room).await?)
+    } else {
+        None
+    };
     let newly_joined = {
         let mut rooms = conn.rooms();
         if rooms.contains(&room) {
@@ -170,8 +219,16 @@ async fn do_join(
             true
         }
     };
+    // Joining and the snapshot under the room's sequencer: a clean cut
+    // between the history in the reply and the messages emitted live.
+    let snapshot = {
+        let sequencer = state.history.sequencer(room.as_str()).await;
+        if newly_joined {
+            socket.join(room.as_str().to_owned());
+        }
+        sequencer.snapshot(since.as_ref())
+    };
     if newly_joined {
-        socket.join(room.as_str().to_owned());
         let member = conn.member(&room, state);
         let joined = state.presence.join_local(room.as_str(), &member);
         if joined.room_is_new {
@@ -184,11 +241,41 @@ async fn do_join(
             relay_presence(state, &room, member, true).await;
         }
     }
-    Ok(json!({
+    let mut reply = json!({
         "room": room.as_str(),
+        "epoch": snapshot.epoch,
+        "seq": snapshot.seq,
         "members": state.presence.members(room.as_str()),
-        "history": state.history.recent(room.as_str()),
-    }))
+        "history": snapshot.history,
+    });
+    if let Some(recovered) = snapshot.recovered {
+        reply["recovered"] = Value::Bool(recovered);
+    }
+    if let Some(hangout) = hangout {
+        reply["hangout"] = json!({
+            "name": hangout.name,
+            "creator": hangout.creator,
+            "created_at": hangout.created_at,
+        });
+    }
+    Ok(reply)
+}
+
+/// A hangout some instance created: the id must be authentic, then known
+/// here or to another instance (asked over the relay).
+async fn find_hangout(state: &Arc<AppState>, room: &RoomName) -> Result<Arc<Hangout>, EventError> {
+    if !state.hangout_ids.is_authentic(room) {
+        return Err(EventError::UnknownHangout);
+    }
+    state
+        .hangouts
+        .lookup(
+            room.as_str(),
+            HANGOUT_LOOKUP_WAIT,
+            state.relay.ask_hangout(room.as_str()),
+        )
+        .await
+        .ok_or(EventError::UnknownHangout)
 }
 
 /// `room:leave {room}` -> `{ok, room}`
@@ -268,8 +355,8 @@ pub async fn after_leave(socket: &SocketRef, state: &Arc<AppState>, conn: &Conn,
     }
 }
 
-/// `room:message {room, text}` -> `{ok, id, ts}`; others in the room get
-/// `room:message {room, id, from, text, ts}`.
+/// `room:message {room, text}` -> `{ok, id, seq, epoch, ts}`; others in the
+/// room get `room:message {room, id, seq, epoch, from, text, ts}`.
 pub async fn message(
     socket: SocketRef,
     State(state): State<Arc<AppState>>,
@@ -284,21 +371,33 @@ pub async fn message(
         if !conn.rooms().contains(&room) {
             return Err(EventError::NotInRoom);
         }
-        let message = ChatMessage {
+        let draft = ChatMessage {
             room: room.as_str().to_owned(),
             id: uuid::Uuid::now_v7().to_string(),
+            seq: 0,
+            epoch: String::new(),
             from: conn.member(&room, &state),
             text: text.into_inner(),
             ts: now_millis(),
         };
         state.metrics.message_in();
+        // Sequenced and emitted in one step of the room's order.
+        let mut sequencer = state.history.sequencer(room.as_str()).await;
+        let message = sequencer
+            .append(draft)
+            .ok_or_else(|| EventError::BadRequest("message id clash; send it again".into()))?;
         let _ = socket
             .to(room.as_str().to_owned())
             .emit("room:message", &message)
             .await;
+        drop(sequencer);
         state.metrics.message_out();
-        state.history.push(message.clone());
-        let reply = json!({ "id": message.id, "ts": message.ts });
+        let reply = json!({
+            "id": message.id,
+            "seq": message.seq,
+            "epoch": message.epoch,
+            "ts": message.ts,
+        });
         if state.presence.has_peers(room.as_str())
             && !state
                 .relay
@@ -321,16 +420,27 @@ pub async fn hangout_create(
     TryData(data): TryData<Value>,
     ack: AckSender,
 ) {
-    let reply = (|| {
+    let reply = async {
         let (conn, request): (_, HangoutRequest) = prepare(&socket, data)?;
         let name = HangoutName::parse(&request.name)
             .map_err(|error| EventError::InvalidText(error.to_string()))?;
         if !state.hangout_quota.try_take(conn.identity.user.as_str()) {
             return Err(EventError::HangoutLimit(state.limits.hangouts_per_user));
         }
-        let room = RoomName::new_hangout();
+        let room = state.hangout_ids.mint();
+        let hangout = Hangout {
+            room: room.as_str().to_owned(),
+            name: name.as_str().to_owned(),
+            creator: conn.member(&room, &state),
+            created_at: now_millis(),
+        };
+        state.hangouts.remember(hangout.clone());
+        if !state.relay.announce_hangout(hangout).await {
+            state.metrics.relay_dropped();
+        }
         Ok(json!({ "room": room.as_str(), "name": name.as_str() }))
-    })();
+    }
+    .await;
     answer(ack, &state, reply);
 }
 
@@ -356,4 +466,52 @@ fn now_millis() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|elapsed| elapsed.as_millis() as i64)
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn since_is_absent_or_a_well_formed_recovery_point() {
+        assert!(matches!(parse_since(None), Ok(None)));
+        assert!(matches!(parse_since(Some(&Value::Null)), Ok(None)));
+        let since = parse_since(Some(&json!({"epoch": "0123456789abcdef", "seq": 3})));
+        assert_eq!(
+            since.ok().flatten(),
+            Some(Since {
+                epoch: "0123456789abcdef".into(),
+                seq: 3
+            })
+        );
+        // Huge but whole: not an error (it is just not recovered).
+        let huge = parse_since(Some(&json!({"epoch": "e", "seq": u64::MAX})));
+        assert_eq!(huge.ok().flatten().map(|since| since.seq), Some(u64::MAX));
+    }
+
+    #[test]
+    fn hostile_since_values_are_bad_requests() {
+        for bad in [
+            json!({"epoch": "e", "seq": -1}),
+            json!({"epoch": "e", "seq": 1.5}),
+            json!({"epoch": "e", "seq": 1e300}),
+            json!({"epoch": "e", "seq": "3"}),
+            json!({"epoch": "e", "seq": null}),
+            json!({"epoch": "e"}),
+            json!({"seq": 3}),
+            json!({"epoch": 7, "seq": 3}),
+            json!({"epoch": "", "seq": 3}),
+            json!({"epoch": "e".repeat(MAX_EPOCH_LEN + 1), "seq": 3}),
+            json!({"epoch": ["e"], "seq": 3}),
+            json!("0123456789abcdef:3"),
+            json!([1, 2]),
+            json!(3),
+            json!(true),
+        ] {
+            match parse_since(Some(&bad)) {
+                Err(error) => assert_eq!(error.code(), "bad_request", "{bad}"),
+                Ok(since) => panic!("{bad} was accepted as {since:?}"),
+            }
+        }
+    }
 }

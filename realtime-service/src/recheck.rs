@@ -2,9 +2,11 @@
 //! session-store about every session with a socket here and drop those that
 //! are no longer active. This is what makes revocation independent of the
 //! events (a lost event, a consumer that was reconnecting, a session that
-//! simply expired). Calls run with bounded concurrency so a big instance
-//! does not flood session-store; if session-store is down, sockets stay
-//! (we cannot tell, and logging everyone out during an outage is worse).
+//! simply expired). Sessions go in batches of up to 1,000 per
+//! `ValidateSessions` call (one query each on session-store's side), a few
+//! batches at a time, so 19,000 sessions cost 19 calls instead of 19,000;
+//! if session-store is down, sockets stay (we cannot tell, and logging
+//! everyone out during an outage is worse).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,11 +15,12 @@ use futures::StreamExt;
 use socketioxide::SocketIo;
 use tokio_util::sync::CancellationToken;
 
-use crate::auth::authenticator::SessionState;
+use crate::auth::authenticator::{SessionState, VALIDATE_BATCH_MAX};
+use crate::domain::ids::SessionId;
 use crate::state::AppState;
 
-/// Parallel session-store calls per re-check round.
-const CONCURRENCY: usize = 8;
+/// Batches in flight at once per re-check round.
+const CONCURRENCY: usize = 2;
 
 /// Re-checks until cancelled.
 pub async fn run(state: Arc<AppState>, io: SocketIo, interval: Duration, stop: CancellationToken) {
@@ -33,32 +36,58 @@ pub async fn run(state: Arc<AppState>, io: SocketIo, interval: Duration, stop: C
     }
 }
 
-/// One pass over the connected sessions; returns how many sockets it kicked.
-pub async fn round(state: &Arc<AppState>, io: &SocketIo) -> usize {
-    let sessions = state.sessions.list();
-    let checked = sessions.len();
-    let results: Vec<_> = futures::stream::iter(sessions)
-        .map(|session| async move {
-            let result = state.authenticator.session_state(&session).await;
-            (session, result)
+/// What one pass found.
+#[derive(Debug, Default)]
+pub struct Checked {
+    /// Sessions that are no longer active, with their state.
+    pub ended: Vec<(SessionId, SessionState)>,
+    /// Sessions session-store did not answer for (their sockets stay).
+    pub unavailable: usize,
+}
+
+/// Asks session-store about `sessions`, in batches.
+pub async fn check(state: &AppState, sessions: Vec<SessionId>) -> Checked {
+    let batches: Vec<Vec<SessionId>> = sessions
+        .chunks(VALIDATE_BATCH_MAX)
+        .map(<[SessionId]>::to_vec)
+        .collect();
+    let answers: Vec<_> = futures::stream::iter(batches)
+        .map(|batch| async move {
+            let states = state.authenticator.sessions_state(&batch).await;
+            (batch, states)
         })
         .buffer_unordered(CONCURRENCY)
         .collect()
         .await;
-    let mut kicked = 0;
-    let mut unavailable = 0;
-    for (session, result) in results {
-        match result {
-            Ok((SessionState::Active, _)) => {}
-            Ok((state_now, _)) => kicked += crate::sessions::kick(io, &session, state_now.reason()),
-            Err(_) => unavailable += 1,
+    let mut checked = Checked::default();
+    for (batch, states) in answers {
+        match states {
+            Ok(states) => checked.ended.extend(
+                batch
+                    .into_iter()
+                    .zip(states)
+                    .filter(|(_, state_now)| *state_now != SessionState::Active),
+            ),
+            Err(_) => checked.unavailable += batch.len(),
         }
     }
+    checked
+}
+
+/// One pass over the connected sessions; returns how many sockets it kicked.
+pub async fn round(state: &Arc<AppState>, io: &SocketIo) -> usize {
+    let sessions = state.sessions.list();
+    let count = sessions.len();
+    let checked = check(state, sessions).await;
+    let mut kicked = 0;
+    for (session, state_now) in &checked.ended {
+        kicked += crate::sessions::kick(io, session, state_now.reason());
+    }
     state.metrics.kicked(kicked as u64);
-    if unavailable > 0 {
+    if checked.unavailable > 0 {
         tracing::warn!(
-            checked,
-            unavailable,
+            checked = count,
+            unavailable = checked.unavailable,
             "re-check: session-store did not answer for some sessions"
         );
     }

@@ -27,9 +27,11 @@ use crate::broker::relay::{self, Relay};
 use crate::broker::revocation;
 use crate::config::RealtimeConfig;
 use crate::connection;
+use crate::domain::hangout_id::HangoutIds;
 use crate::limits::IpLimiter;
 use crate::metrics::Metrics;
-use crate::rooms::history::History;
+use crate::rooms::hangouts::Hangouts;
+use crate::rooms::history::{BufferLimits, History};
 use crate::rooms::presence::Presence;
 use crate::rooms::quota::HangoutQuota;
 use crate::sessions::SessionRegistry;
@@ -85,8 +87,14 @@ impl Application {
             ip_limiter: IpLimiter::new(config.limits.connections_per_ip),
             sessions: SessionRegistry::default(),
             presence: Presence::new(ttl),
-            history: History::new(config.limits.history_len),
+            history: History::new(BufferLimits {
+                history_len: config.limits.history_len,
+                recovery_messages: config.limits.recovery_messages,
+                recovery_window: config.limits.recovery_window,
+            }),
             hangout_quota: HangoutQuota::new(config.limits.hangouts_per_user),
+            hangouts: Hangouts::default(),
+            hangout_ids: HangoutIds::new(&config.alias_key),
             session_events_up: AtomicBool::new(false),
         });
 

@@ -10,8 +10,10 @@ use crate::broker::relay::Relay;
 use crate::config::Limits;
 use crate::domain::alias::AliasKey;
 use crate::domain::grant::GrantKeys;
+use crate::domain::hangout_id::HangoutIds;
 use crate::limits::IpLimiter;
 use crate::metrics::Metrics;
+use crate::rooms::hangouts::Hangouts;
 use crate::rooms::history::History;
 use crate::rooms::presence::Presence;
 use crate::rooms::quota::HangoutQuota;
@@ -33,6 +35,9 @@ pub struct AppState {
     pub presence: Presence,
     pub history: History,
     pub hangout_quota: HangoutQuota,
+    /// Hangouts created here or announced by other instances.
+    pub hangouts: Hangouts,
+    pub hangout_ids: HangoutIds,
     pub relay: Relay,
     /// Whether the session-event consumer is attached to the broker.
     pub session_events_up: AtomicBool,

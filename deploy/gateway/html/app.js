@@ -5,6 +5,9 @@
 // 2. Only after the bridge succeeded does Socket.IO connect (the old stack connected
 //    first, so its WebSocket closed before it was established), with the backend token.
 // 3. Rooms: Dark Rooms (anonymous aliases) and Hangouts (names, presence).
+// 4. Reconnects recover what was missed: the page remembers the last {epoch, seq} of the
+//    room and re-joins with it as `since`; the server answers with exactly the missed
+//    messages (`recovered: true`) or the latest history (`recovered: false`).
 // Every step reports its outcome in the steps panel with the old stack's words.
 (function () {
   'use strict';
@@ -21,7 +24,18 @@
     // Message ids already on screen: our own messages are shown from the ack, and an
     // echo from the server (if any) must not show them twice.
     shown: new Set(),
+    // Connection-state recovery: the last {epoch, seq} seen in `room`.
+    cursor: null,
   };
+
+  // Keeps the larger seq of the room's current epoch (a live message can arrive just
+  // before the join's ack); a new epoch starts over.
+  function advance(epoch, seq) {
+    if (typeof epoch !== 'string' || !Number.isInteger(seq)) return;
+    if (!state.cursor || state.cursor.epoch !== epoch || seq > state.cursor.seq) {
+      state.cursor = { epoch, seq };
+    }
+  }
 
   function step(text, ok = true) {
     const item = document.createElement('li');
@@ -195,7 +209,8 @@
       refreshedForThisRefusal = false;
       step('Socket connected successfully');
       setConnected(true);
-      if (state.room) joinRoom(state.room);
+      // Re-join after a reconnect, asking for what was missed meanwhile.
+      if (state.room) joinRoom(state.room, state.cursor);
     });
     socket.on('connect_error', async (error) => {
       step(`Socket connection refused: ${error.message}`, false);
@@ -213,7 +228,10 @@
       if (reason !== 'io client disconnect') systemLine(`Socket disconnected (${reason})`);
     });
     socket.on('room:message', (message) => {
-      if (message && message.room === state.room) showMessage(message);
+      if (message && message.room === state.room) {
+        advance(message.epoch, message.seq);
+        showMessage(message);
+      }
     });
     socket.on('room:presence', (presence) => {
       if (!presence || presence.room !== state.room) return;
@@ -233,9 +251,10 @@
     return 'refused';
   }
 
-  async function joinRoom(room) {
+  async function joinRoom(room, since = null) {
     if (!state.socket) return;
-    const ack = await state.socket.timeout(5000).emitWithAck('room:join', { room }).catch((error) => ({ ok: false, error: { code: 'timeout', message: error.message } }));
+    const request = since && room === state.room ? { room, since } : { room };
+    const ack = await state.socket.timeout(5000).emitWithAck('room:join', request).catch((error) => ({ ok: false, error: { code: 'timeout', message: error.message } }));
     if (!ack || !ack.ok) {
       step(`Could not join ${room}: ${ackError(ack)}`, false);
       return;
@@ -243,13 +262,26 @@
     if (state.room && state.room !== ack.room) {
       state.socket.emit('room:leave', { room: state.room });
     }
+    const rejoined = state.room === (ack.room || room);
     state.room = ack.room || room;
-    $('messages').replaceChildren();
-    state.shown.clear();
-    for (const message of ack.history || []) showMessage(message);
+    if (ack.recovered === true) {
+      // Exactly what was missed: append (ids already shown are skipped).
+      systemLine(`Back online: ${(ack.history || []).length} missed message(s) recovered`);
+    } else {
+      $('messages').replaceChildren();
+      state.shown.clear();
+      state.cursor = null;
+      if (rejoined && since) systemLine('Back online: some messages may be missing, showing the latest');
+    }
+    if (ack.hangout && ack.hangout.name) systemLine(`Hangout: ${ack.hangout.name}`);
+    for (const message of ack.history || []) {
+      advance(message.epoch, message.seq);
+      showMessage(message);
+    }
+    advance(ack.epoch, ack.seq);
     showMembers(ack.members);
     setInRoom(true);
-    step(`Joined ${state.room}`);
+    step(rejoined ? `Re-joined ${state.room}${ack.recovered === true ? ' (recovered)' : ''}` : `Joined ${state.room}`);
   }
 
   async function leaveRoom() {
@@ -285,6 +317,7 @@
     }
     $('message-text').value = '';
     // The server sends room messages to the other members; show ours from the ack.
+    advance(ack.epoch, ack.seq);
     showMessage({ room: state.room, id: ack.id, from: 'You', text, ts: ack.ts }, true);
   }
 

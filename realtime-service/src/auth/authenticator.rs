@@ -14,6 +14,7 @@ use base64::Engine;
 use nexus_common::store_client::StoreClient;
 use nexus_proto::session_v1::{
     FindBridgedSessionRequest, Session, SessionStatus, ValidateSessionRequest,
+    ValidateSessionsRequest,
 };
 use nexus_tokens::TokenError;
 use nexus_tokens::access::{AccessTokenVerifier, ISSUER};
@@ -186,16 +187,62 @@ impl Authenticator {
         {
             Ok(response) => {
                 let session: Session = response.into_inner();
-                let state = match session.status() {
-                    SessionStatus::Active => SessionState::Active,
-                    SessionStatus::Revoked => SessionState::Revoked,
-                    SessionStatus::Expired => SessionState::Expired,
-                    SessionStatus::Unspecified => SessionState::Unknown,
-                };
-                Ok((state, Some(session.user_id)))
+                Ok((state_of(&session), Some(session.user_id)))
             }
             Err(status) if matches!(status.code(), Code::NotFound | Code::InvalidArgument) => {
                 Ok((SessionState::Unknown, None))
+            }
+            Err(status) => Err(store_unavailable(&status)),
+        }
+    }
+
+    /// The state of many sessions (at most [`VALIDATE_BATCH_MAX`]) in one
+    /// `ValidateSessions` call, in the order given. Should session-store
+    /// refuse the batch as malformed (an id of a shape it does not take),
+    /// or not know the call yet, each session is asked about alone, so one
+    /// odd id cannot hide the others' revocation.
+    pub async fn sessions_state(
+        &self,
+        sessions: &[SessionId],
+    ) -> Result<Vec<SessionState>, Refusal> {
+        let mut store = self.store.clone();
+        let request = ValidateSessionsRequest {
+            session_ids: sessions
+                .iter()
+                .map(|session| session.as_str().to_owned())
+                .collect(),
+        };
+        match store.validate_sessions(request).await {
+            Ok(response) => {
+                let response = response.into_inner();
+                let states: std::collections::HashMap<String, SessionState> = response
+                    .sessions
+                    .iter()
+                    .map(|session| (session.id.clone(), state_of(session)))
+                    .collect();
+                Ok(sessions
+                    .iter()
+                    .map(|session| {
+                        states
+                            .get(session.as_str())
+                            .copied()
+                            .unwrap_or(SessionState::Unknown)
+                    })
+                    .collect())
+            }
+            // A session-store from before ValidateSessions (rolling upgrade)
+            // answers UNIMPLEMENTED.
+            Err(status) if matches!(status.code(), Code::InvalidArgument | Code::Unimplemented) => {
+                tracing::warn!(
+                    code = ?status.code(),
+                    message = status.message(),
+                    "re-check: ValidateSessions refused a batch; asking one by one"
+                );
+                let mut states = Vec::with_capacity(sessions.len());
+                for session in sessions {
+                    states.push(self.session_state(session).await?.0);
+                }
+                Ok(states)
             }
             Err(status) => Err(store_unavailable(&status)),
         }
@@ -218,6 +265,18 @@ fn token_refusal(error: &TokenError) -> Refusal {
     } else {
         tracing::info!(code = error.code(), "refused: {error}");
         Refusal::Unauthorized
+    }
+}
+
+/// Most ids one `ValidateSessions` call takes (session-store's limit).
+pub const VALIDATE_BATCH_MAX: usize = 1000;
+
+fn state_of(session: &Session) -> SessionState {
+    match session.status() {
+        SessionStatus::Active => SessionState::Active,
+        SessionStatus::Revoked => SessionState::Revoked,
+        SessionStatus::Expired => SessionState::Expired,
+        SessionStatus::Unspecified => SessionState::Unknown,
     }
 }
 

@@ -13,6 +13,15 @@
 //! Presence travels as deltas (join/leave) plus a snapshot of each room's
 //! local members every few seconds; a new instance in a room asks the others
 //! for their snapshot with a `sync` message (see `rooms::presence`).
+//!
+//! Hangouts: every queue is also bound to the routing key `hangouts`, where
+//! the creating instance announces each new hangout and an instance asks
+//! about an (authentic) hangout it does not know; answers go to the asking
+//! instance's own key `instance.<id>` (see `rooms::hangouts`).
+//!
+//! A relayed chat message is re-sequenced by each receiving instance (its
+//! own `seq` and epoch for the room, `rooms::history`), under the room's
+//! sequencer like a local message, so recovery works the same for both.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -27,8 +36,15 @@ use socketioxide::SocketIo;
 use tokio::sync::RwLock;
 use tokio_util::sync::CancellationToken;
 
+use crate::domain::room::RoomName;
+use crate::domain::text::HangoutName;
+use crate::rooms::hangouts::Hangout;
 use crate::rooms::{ChatMessage, Member};
 use crate::state::AppState;
+
+/// Routing key every instance is bound to, for hangout announcements and
+/// lookups.
+pub const HANGOUTS_KEY: &str = "hangouts";
 
 /// What travels between instances.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -42,10 +58,25 @@ pub struct Envelope {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum RelayBody {
-    Message { message: ChatMessage },
-    Presence { member: Member, joined: bool },
-    Snapshot { members: Vec<Member> },
+    Message {
+        message: ChatMessage,
+    },
+    Presence {
+        member: Member,
+        joined: bool,
+    },
+    Snapshot {
+        members: Vec<Member>,
+    },
     Sync,
+    /// A hangout exists (announced on creation, or the answer to a lookup).
+    Hangout {
+        hangout: Hangout,
+    },
+    /// Who knows the hangout `room`? Answer to `instance.<reply_to>`.
+    HangoutLookup {
+        reply_to: String,
+    },
 }
 
 #[derive(Clone)]
@@ -74,6 +105,11 @@ impl Relay {
 
     pub fn is_connected(&self) -> bool {
         self.connected.load(Ordering::Relaxed)
+    }
+
+    /// The routing key only this instance is bound to.
+    pub fn instance_key(&self) -> String {
+        instance_key(&self.instance)
     }
 
     /// Starts receiving a room's traffic (first local member joined).
@@ -118,6 +154,25 @@ impl Relay {
     /// Publishes to the other instances in `room`; `false` when it could
     /// not (broker down), the caller counts the drop.
     pub async fn publish(&self, room: &str, body: RelayBody) -> bool {
+        self.publish_to(room, room, body).await
+    }
+
+    /// Announces a new hangout to every instance.
+    pub async fn announce_hangout(&self, hangout: Hangout) -> bool {
+        let room = hangout.room.clone();
+        self.publish_to(HANGOUTS_KEY, &room, RelayBody::Hangout { hangout })
+            .await
+    }
+
+    /// Asks every instance about the hangout `room`.
+    pub async fn ask_hangout(&self, room: &str) -> bool {
+        let reply_to = self.instance.clone();
+        self.publish_to(HANGOUTS_KEY, room, RelayBody::HangoutLookup { reply_to })
+            .await
+    }
+
+    /// Publishes an envelope about `room` under routing key `key`.
+    async fn publish_to(&self, key: &str, room: &str, body: RelayBody) -> bool {
         let Some(link) = self.link.read().await.clone() else {
             return false;
         };
@@ -133,7 +188,7 @@ impl Relay {
             .channel
             .basic_publish(
                 self.exchange.as_str().into(),
-                room.into(),
+                key.into(),
                 BasicPublishOptions::default(),
                 &payload,
                 BasicProperties::default().with_content_type("application/json".into()),
@@ -208,6 +263,8 @@ async fn attach(
         channel: channel.clone(),
         queue: queue_name,
     });
+    relay.bind(HANGOUTS_KEY).await;
+    relay.bind(&relay.instance_key()).await;
     for room in state.presence.local_rooms() {
         relay.bind(&room).await;
         relay.publish(&room, RelayBody::Sync).await;
@@ -243,11 +300,34 @@ async fn handle(state: &Arc<AppState>, io: &SocketIo, envelope: Envelope) {
             if message.room != room {
                 return;
             }
-            state.history.push(message.clone());
+            // Sequenced here, in this instance's order of the room.
+            let mut sequencer = state.history.sequencer(&room).await;
+            let Some(message) = sequencer.append(message) else {
+                return;
+            };
             if let Err(error) = io.to(room).emit("room:message", &message).await {
                 tracing::debug!(%error, "relay: local broadcast failed");
             }
+            drop(sequencer);
             state.metrics.message_out();
+        }
+        RelayBody::Hangout { hangout } => {
+            if hangout.room == room && is_genuine(state, &hangout) {
+                state.hangouts.remember(hangout);
+            }
+        }
+        RelayBody::HangoutLookup { reply_to } => {
+            if let Some(hangout) = state.hangouts.get(&room)
+                && is_instance_id(&reply_to)
+            {
+                let body = RelayBody::Hangout {
+                    hangout: (*hangout).clone(),
+                };
+                state
+                    .relay
+                    .publish_to(&instance_key(&reply_to), &room, body)
+                    .await;
+            }
         }
         RelayBody::Presence { member, joined } => {
             if state.presence.remote_delta(&origin, &room, &member, joined) {
@@ -272,6 +352,23 @@ async fn handle(state: &Arc<AppState>, io: &SocketIo, envelope: Envelope) {
             }
         }
     }
+}
+
+fn instance_key(instance: &str) -> String {
+    format!("instance.{instance}")
+}
+
+/// Instance ids are 32 lower-case hex digits (`startup`); anything else is
+/// not answered.
+fn is_instance_id(text: &str) -> bool {
+    text.len() == 32 && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+/// A hangout announcement is kept only if its id is one an instance minted
+/// and its name is one `hangout:create` accepts.
+fn is_genuine(state: &AppState, hangout: &Hangout) -> bool {
+    RoomName::parse(&hangout.room).is_ok_and(|room| state.hangout_ids.is_authentic(&room))
+        && HangoutName::parse(&hangout.name).is_ok_and(|name| name.as_str() == hangout.name)
 }
 
 /// Publishes this instance's presence snapshots and expires stale remote

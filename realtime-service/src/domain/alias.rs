@@ -123,6 +123,16 @@ impl AliasKey {
         )
     }
 
+    /// A 32-byte key for another use of the same shared secret, separated
+    /// by `purpose` (aliases hash `room \0 user`, and a room name always
+    /// has a `:`, so a purpose without one never collides with an alias).
+    pub fn derive(&self, purpose: &str) -> [u8; 32] {
+        let mut mac = self.0.clone();
+        mac.update(b"derive\0");
+        mac.update(purpose.as_bytes());
+        mac.finalize().into_bytes().into()
+    }
+
     /// The alias of `user` in `room`.
     pub fn alias(&self, room: &RoomName, user: &UserId) -> String {
         let mut mac = self.0.clone();

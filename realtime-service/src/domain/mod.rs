@@ -3,6 +3,7 @@
 
 pub mod alias;
 pub mod grant;
+pub mod hangout_id;
 pub mod ids;
 pub mod room;
 pub mod text;

@@ -61,12 +61,19 @@ impl RoomName {
         })
     }
 
-    /// A fresh, unguessable hangout.
-    pub fn new_hangout() -> Self {
+    /// The hangout named by an id [`HangoutIds`](super::hangout_id::HangoutIds)
+    /// minted (lower-case hex digits, so always a valid name).
+    pub(crate) fn minted_hangout(id: &str) -> Self {
+        debug_assert!(id.len() <= MAX_ID_LEN && id.bytes().all(|b| b.is_ascii_hexdigit()));
         Self {
-            full: Arc::from(format!("hangout:{}", uuid::Uuid::new_v4().simple())),
+            full: Arc::from(format!("hangout:{id}")),
             kind: RoomKind::Hangout,
         }
+    }
+
+    /// The part after the prefix.
+    pub fn id(&self) -> &str {
+        self.full.split_once(':').map_or("", |(_, id)| id)
     }
 
     pub fn kind(&self) -> RoomKind {
@@ -107,8 +114,9 @@ mod tests {
             RoomName::parse("group:42").map(|r| r.kind()),
             Ok(RoomKind::Group)
         );
-        assert_eq!(RoomName::new_hangout().kind(), RoomKind::Hangout);
-        assert!(RoomName::parse(RoomName::new_hangout().as_str()).is_ok());
+        assert_eq!(RoomName::minted_hangout("0af").kind(), RoomKind::Hangout);
+        assert!(RoomName::parse(RoomName::minted_hangout("0af").as_str()).is_ok());
+        assert_eq!(RoomName::minted_hangout("0af").id(), "0af");
     }
 
     #[test]

@@ -1,8 +1,10 @@
 //! Room state of one instance: who is present ([`presence`], merged with
-//! what other instances report), recent messages ([`history`]) and the
+//! what other instances report), recent messages and their sequence for
+//! recovery ([`history`]), the hangouts created ([`hangouts`]) and the
 //! hangout creation quota ([`quota`]). The wire types shared by clients and
 //! the relay live here too.
 
+pub mod hangouts;
 pub mod history;
 pub mod presence;
 pub mod quota;
@@ -24,6 +26,14 @@ pub struct Member {
 pub struct ChatMessage {
     pub room: String,
     pub id: String,
+    /// Position in the room on the instance that emits it to this socket
+    /// (strictly increasing there; see `history`). Relayed messages are
+    /// re-sequenced by each receiving instance.
+    #[serde(default)]
+    pub seq: u64,
+    /// The room buffer's epoch `seq` belongs to.
+    #[serde(default)]
+    pub epoch: String,
     pub from: Member,
     pub text: String,
     /// Milliseconds since the Unix epoch.

@@ -392,6 +392,8 @@ pub struct Options<'a> {
     pub transports: Option<&'a str>,
     pub reconnect: bool,
     pub wire: bool,
+    /// Re-join rooms with `since` after every reconnect (`RECOVER=1`).
+    pub recover: bool,
 }
 
 impl Client {
@@ -427,6 +429,9 @@ impl Client {
         }
         if options.wire {
             command.env("WIRE", "1");
+        }
+        if options.recover {
+            command.env("RECOVER", "1");
         }
         let mut child = command.spawn().expect("node is installed (Node 20)");
         let stdin = child.stdin.take().expect("stdin");

@@ -4,8 +4,11 @@
 mod helpers;
 
 mod connect;
+mod hangouts;
 mod instances;
 mod operations;
+mod recheck;
+mod recovery;
 mod revocation;
 mod rooms;
 mod through_auth;

@@ -7,7 +7,7 @@ use tonic::{Request, Response, Status};
 
 use super::convert;
 use crate::domain::{RevokeReason, SessionId, SupabaseSessionId, UserId};
-use crate::repository::{NewSession, Repository, RotateRequest};
+use crate::repository::{NewSession, Repository, RotateRequest, VALIDATE_BATCH_MAX};
 
 #[derive(Clone)]
 pub struct SessionStoreService {
@@ -110,6 +110,45 @@ impl SessionStore for SessionStoreService {
             row,
             &self.repository.lifetimes(),
         )))
+    }
+
+    async fn validate_sessions(
+        &self,
+        request: Request<pb::ValidateSessionsRequest>,
+    ) -> Result<Response<pb::ValidateSessionsResponse>, Status> {
+        let raw = request.into_inner().session_ids;
+        if raw.len() > VALIDATE_BATCH_MAX {
+            return Err(Status::invalid_argument(format!(
+                "session_ids: at most {VALIDATE_BATCH_MAX} ids per call, got {}",
+                raw.len()
+            )));
+        }
+        let mut ids = Vec::with_capacity(raw.len());
+        let mut seen = std::collections::HashSet::with_capacity(raw.len());
+        for (index, id) in raw.into_iter().enumerate() {
+            let id = SessionId::parse(id).map_err(|error| {
+                Status::invalid_argument(format!("session_ids[{index}]: {}", error.problem))
+            })?;
+            if seen.insert(id.clone()) {
+                ids.push(id);
+            }
+        }
+        let rows = self.repository.validate_many(&ids).await?;
+        let found: std::collections::HashSet<&str> =
+            rows.iter().map(|row| row.id.as_str()).collect();
+        let unknown_ids = ids
+            .iter()
+            .filter(|id| !found.contains(id.as_str()))
+            .map(|id| id.as_str().to_owned())
+            .collect();
+        let lifetimes = self.repository.lifetimes();
+        Ok(Response::new(pb::ValidateSessionsResponse {
+            sessions: rows
+                .into_iter()
+                .map(|row| convert::session(row, &lifetimes))
+                .collect(),
+            unknown_ids,
+        }))
     }
 
     async fn revoke_session(

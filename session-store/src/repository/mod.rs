@@ -19,7 +19,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 pub use error::StoreError;
 pub use rotate::{RotateOutcome, RotateRequest, Rotation};
 pub use rows::{RefreshState, SessionRow};
-pub use sessions::{Created, NewSession};
+pub use sessions::{Created, NewSession, VALIDATE_BATCH_MAX};
 
 use crate::db::DbPool;
 use crate::db::prepared::Prepared;

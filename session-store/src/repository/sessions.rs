@@ -17,6 +17,9 @@ use crate::domain::{
 /// Most sessions one listing returns (newest first).
 pub const LIST_LIMIT: i64 = 500;
 
+/// Most session ids one ValidateSessions call takes.
+pub const VALIDATE_BATCH_MAX: usize = 1000;
+
 /// A validated CreateSession request.
 #[derive(Debug, Clone)]
 pub struct NewSession {
@@ -158,6 +161,62 @@ impl Repository {
         .await
         .optional()?;
         Ok(touched.unwrap_or(row))
+    }
+
+    /// [`Self::validate`] for many sessions: one `SELECT ... WHERE id =
+    /// ANY($1)`, then (only for active sessions not touched within the touch
+    /// interval) one conditional `UPDATE` of them all. Returns the rows that
+    /// exist, in no particular order; unknown ids are simply absent.
+    pub async fn validate_many(&self, ids: &[SessionId]) -> Result<Vec<SessionRow>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let now = Utc::now();
+        let lifetimes = self.lifetimes;
+        let ids: Vec<String> = ids.iter().map(|id| id.as_str().to_owned()).collect();
+        let mut conn = self.conn().await?;
+        let mut rows: Vec<SessionRow> = Prepared(
+            user_sessions::table
+                .filter(user_sessions::id.eq_any(ids.as_slice()))
+                .select(SessionRow::as_select()),
+        )
+        .load(&mut conn)
+        .await?;
+        let touch_before = now - lifetimes.touch_interval();
+        let stale: Vec<String> = rows
+            .iter()
+            .filter(|row| {
+                row.last_seen_at < touch_before
+                    && lifetimes.status(row.created_at, row.last_seen_at, row.revoked_at, now)
+                        == SessionStatus::Active
+            })
+            .map(|row| row.id.clone())
+            .collect();
+        if stale.is_empty() {
+            return Ok(rows);
+        }
+        let touched: Vec<SessionRow> = Prepared(
+            diesel::update(
+                user_sessions::table
+                    .filter(user_sessions::id.eq_any(stale.as_slice()))
+                    .filter(user_sessions::revoked_at.is_null())
+                    .filter(user_sessions::last_seen_at.lt(touch_before)),
+            )
+            .set(user_sessions::last_seen_at.eq(now))
+            .returning(SessionRow::as_returning()),
+        )
+        .get_results(&mut conn)
+        .await?;
+        let mut touched: std::collections::HashMap<String, SessionRow> = touched
+            .into_iter()
+            .map(|row| (row.id.clone(), row))
+            .collect();
+        for row in &mut rows {
+            if let Some(fresh) = touched.remove(&row.id) {
+                *row = fresh;
+            }
+        }
+        Ok(rows)
     }
 
     /// Revokes one session of `user_id`. Another user's session is NOT_FOUND.

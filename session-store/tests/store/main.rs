@@ -15,3 +15,4 @@ mod supabase_rls;
 mod tls;
 mod unavailable;
 mod validate;
+mod validate_many;
