@@ -13,6 +13,7 @@
 #
 #   SOAK_SECONDS=60 scripts/soak.sh      # a quick check
 #   scripts/soak.sh                      # the 10-minute run (BENCHMARKS.md)
+#   SOAK_BUILD=0 scripts/soak.sh         # use the binaries already in the target dir
 #
 # Ports: SOAK_STORE_PORT / SOAK_AUTH_PORT (default 29161 / 29162).
 set -euo pipefail
@@ -21,7 +22,8 @@ cd "$(dirname "$0")/.."
 seconds="${SOAK_SECONDS:-600}"
 workers="${SOAK_WORKERS:-4}"
 profile="${SOAK_PROFILE:-release}"
-if [ "$profile" = release ]; then cargo build --release --workspace --bins --locked -q
+if [ "${SOAK_BUILD:-1}" = 0 ]; then :   # binaries already built
+elif [ "$profile" = release ]; then cargo build --release --workspace --bins --locked -q
 else cargo build --workspace --bins --locked -q; fi
 # shellcheck source=scripts/lib/auth_stack.sh
 . scripts/lib/auth_stack.sh
