@@ -50,11 +50,12 @@ pub async fn round(state: &Arc<AppState>, io: &SocketIo) -> usize {
     for (session, result) in results {
         match result {
             Ok((SessionState::Active, _)) => {}
-            Ok((state_now, _)) => kicked += crate::sessions::kick(io, &session, state_now.reason()),
+            Ok((state_now, _)) => {
+                kicked += crate::sessions::kick(state, io, &session, state_now.reason());
+            }
             Err(_) => unavailable += 1,
         }
     }
-    state.metrics.kicked(kicked as u64);
     if unavailable > 0 {
         tracing::warn!(
             checked,

@@ -3,9 +3,12 @@
 
 mod helpers;
 
+mod bounds;
 mod connect;
 mod instances;
 mod operations;
+mod races;
+mod raw;
 mod revocation;
 mod rooms;
 mod through_auth;
