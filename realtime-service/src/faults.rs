@@ -25,6 +25,9 @@ pub struct Faults {
     /// Held before the relay binds a room's queue (a message published on
     /// another instance while this one is still joining).
     pub relay_bind: Gate,
+    /// Held before the relay unbinds a room's queue (a join arriving while
+    /// the last member's leave is still unbinding).
+    pub relay_unbind: Gate,
     /// Added before every relay publish (a slow or blocked broker).
     pub relay_publish_delay: Duration,
 }

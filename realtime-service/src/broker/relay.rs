@@ -175,6 +175,7 @@ impl Relay {
     /// Stops receiving a room's traffic (last local member left); gives up
     /// after the deadline.
     pub async fn unbind(&self, room: &str) {
+        drop(self.faults.relay_unbind.pass().await);
         let Some(link) = self.link.read().await.clone() else {
             return;
         };

@@ -350,6 +350,72 @@ async fn interleaved_joins_leaves_and_disconnects_leave_no_ghosts() {
     backend.stop().await;
 }
 
+/// Race 4, the relay side: the last member's leave is still unbinding the
+/// room when another member joins. The join waits for the unbind (one lock
+/// per room), so its bind comes after and the room stays bound: a message
+/// from another instance reaches the new member.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_join_during_the_last_leaves_unbind_keeps_the_room_bound() {
+    let backend = Backend::start().await;
+    let config = backend.config();
+    let mut gated = config.clone();
+    let (bind, unbind) = (Gate::armed(), Gate::armed());
+    gated.faults.relay_bind = bind.clone();
+    gated.faults.relay_unbind = unbind.clone();
+    let one = TestApp::spawn(gated).await;
+    let two = TestApp::spawn(config).await;
+    let room = "hangout:rebind";
+    let token_of = |user: &str, sid: &str| backend.jwks.token(user, sid, None);
+    let sid_w = backend.session("far").await;
+    let mut far = connect(&two.url, &token_of("far", &sid_w)).await;
+    far.emit("room:join", json!({ "room": room })).await;
+    let sid_x = backend.session("leaver").await;
+    let sid_y = backend.session("joiner").await;
+    let mut leaver = connect(&one.url, &token_of("leaver", &sid_x)).await;
+    let mut joiner = connect(&one.url, &token_of("joiner", &sid_y)).await;
+
+    let joined = leaver
+        .emit_nowait("room:join", json!({ "room": room }))
+        .await;
+    bind.reached().await;
+    bind.release(1);
+    assert_eq!(leaver.ack_of(json!(joined)).await["ok"], true);
+
+    let left = leaver
+        .emit_nowait("room:leave", json!({ "room": room }))
+        .await;
+    unbind.reached().await;
+    let join = joiner
+        .emit_nowait("room:join", json!({ "room": room }))
+        .await;
+    bind.open_for_good();
+    // Without the room's lock the join would bind now, before the unbind;
+    // give it the chance (with the lock it waits, and nothing happens).
+    let _ = tokio::time::timeout(Duration::from_secs(1), bind.reached()).await;
+    unbind.open_for_good();
+    assert_eq!(leaver.ack_of(json!(left)).await["ok"], true);
+    assert_eq!(joiner.ack_of(json!(join)).await["ok"], true);
+
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let sent = far
+        .emit("room:message", json!({ "room": room, "text": "anyone?" }))
+        .await;
+    assert_eq!(sent["ok"], true, "{sent}");
+    joiner
+        .expect(
+            Duration::from_secs(10),
+            "the message from instance two",
+            |line| line["event"] == "room:message" && line["data"]["id"] == sent["id"],
+        )
+        .await;
+    for client in [far, leaver, joiner] {
+        client.close().await;
+    }
+    one.stop().await;
+    two.stop().await;
+    backend.stop().await;
+}
+
 /// Reads the watcher's `room:presence` lines about the churner until the
 /// last one says it left (it disconnected last).
 async fn churner_presence(stayer: &mut Client, changes: &mut Vec<&'static str>) {
