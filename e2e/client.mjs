@@ -12,11 +12,14 @@
 //   AUTH_MODE   auth | bearer | cookie | none (default auth)
 //   TOKEN       token for AUTH_MODE auth/bearer/cookie
 //   ORIGIN      Origin header to send (optional)
+//   SEC_FETCH_SITE  Sec-Fetch-Site header to send (optional; what a browser adds)
 //   TRANSPORTS  comma list, e.g. "polling" or "websocket" (default: client's)
 //   RECONNECT   "1" to let the client reconnect by itself (default off)
 //   WIRE        "1" to also print every raw Engine.IO packet received
 //   RECOVER     "1" to re-join, after every reconnect, each room joined before
 //               with the last {epoch, seq} seen (connection-state recovery)
+//   ON_CONNECT  JSON list of [event, data] emitted (with acks, ref "on_connect:<i>")
+//               inside the first `connect` callback, the way the frontend joins rooms
 //
 // Output lines: {"type":"connect",...} | {"type":"connect_error","message"}
 //   | {"type":"event","event","data"} | {"type":"ack","ref","data"}
@@ -24,6 +27,7 @@
 //   | {"type":"rejoin","room","since","data"}  (RECOVER=1: the re-join's ack)
 // Input lines: {"cmd":"emit","ref":1,"event":"room:join","data":{...}}
 //   | {"cmd":"emit_raw","ref":2,"event":"x","args":[...]}  (any argument list)
+//   | {"cmd":"emit_binary","ref":3,"event":"x","bytes":1024}  (a Buffer attachment)
 //   | {"cmd":"disconnect"} | {"cmd":"connect"} | {"cmd":"exit"}
 import { io } from "socket.io-client";
 import { createInterface } from "node:readline";
@@ -43,6 +47,7 @@ function out(line) {
 
 const extraHeaders = {};
 if (env.ORIGIN) extraHeaders["Origin"] = env.ORIGIN;
+if (env.SEC_FETCH_SITE) extraHeaders["Sec-Fetch-Site"] = env.SEC_FETCH_SITE;
 if (mode === "bearer") extraHeaders["Authorization"] = `Bearer ${token}`;
 if (mode === "cookie") extraHeaders["Cookie"] = `theme=dark; nexus_access_token=${token}`;
 
@@ -100,8 +105,18 @@ socket.on("connect", () => {
   }
   connectedBefore = true;
 });
+const onConnect = env.ON_CONNECT ? JSON.parse(env.ON_CONNECT) : [];
+let firstConnect = true;
 
 socket.on("connect", () => {
+  if (firstConnect) {
+    firstConnect = false;
+    onConnect.forEach(([event, data], index) => {
+      socket.timeout(5000).emit(event, data, (err, ack) => {
+        out({ type: "ack", ref: `on_connect:${index}`, data: err ? { timeout: true } : ack });
+      });
+    });
+  }
   out({ type: "connect", id: socket.id, transport: socket.io.engine.transport.name });
   socket.io.engine.once("upgrade", (transport) => out({ type: "upgrade", transport: transport.name }));
   if (env.WIRE === "1") {
@@ -140,6 +155,11 @@ rl.on("line", (line) => {
       break;
     case "emit_raw":
       socket.timeout(5000).emit(cmd.event, ...(cmd.args ?? []), (err, ack) => {
+        out({ type: "ack", ref: cmd.ref, data: err ? { timeout: true } : ack });
+      });
+      break;
+    case "emit_binary":
+      socket.timeout(5000).emit(cmd.event, { room: "x", file: Buffer.alloc(cmd.bytes ?? 16, 1) }, (err, ack) => {
         out({ type: "ack", ref: cmd.ref, data: err ? { timeout: true } : ack });
       });
       break;

@@ -72,7 +72,8 @@ for instances in $instances_list; do
         export SESSION_EVENTS_EXCHANGE="nexus.sessions.bench.$run_id" ROOMS_EXCHANGE="nexus.rooms.bench.$run_id"
         export SUPABASE_JWT_SECRET="$secret" RUST_LOG=warn
         # The abuse limits would throttle the load generator, not measure the system.
-        export REALTIME_CONNECTIONS_PER_IP=100000 REALTIME_EVENTS_PER_SECOND=100000 REALTIME_EVENT_BURST=100000
+        export REALTIME_CONNECTIONS_PER_IP=100000 REALTIME_EVENTS_PER_SECOND=100000 REALTIME_EVENT_BURST=100000 \
+        REALTIME_SOCKETS_PER_USER=100000 REALTIME_CONNECTS_PER_SECOND_PER_IP=100000 REALTIME_CONNECT_BURST=100000
         unset SUPABASE_URL SUPABASE_JWKS_URL
         exec "$root/scripts/dev-up.sh" --no-build "${release_flag[@]}"
     ) >"$output_dir/dev-up-$instances.log" 2>&1 &

@@ -50,6 +50,9 @@ export ROOMS_EXCHANGE="nexus.rooms.scale.$run_id"
 export SUPABASE_JWT_SECRET="scale-$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')"
 unset SUPABASE_URL SUPABASE_JWKS_URL
 export RUST_LOG="${RUST_LOG:-warn}"
+# Thousands of sockets from 64 loopback addresses in seconds: the per-address
+# connect rate is an abuse limit, not what this test measures.
+export REALTIME_CONNECTS_PER_SECOND_PER_IP=100000 REALTIME_CONNECT_BURST=100000
 ulimit -n 20000 2>/dev/null || true
 
 stack_pid=""

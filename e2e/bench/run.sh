@@ -51,6 +51,7 @@ start_server() { # name -> sets SPID, SURL
         AUTH_JWKS_URL=http://127.0.0.1:18001/api/auth/.well-known/jwks.json \
         SUPABASE_JWT_SECRET=$SECRET SESSION_EVENTS_EXCHANGE=bench.sessions ROOMS_EXCHANGE=bench.rooms \
         REALTIME_CONNECTIONS_PER_IP=100000 REALTIME_EVENTS_PER_SECOND=100000 REALTIME_EVENT_BURST=100000 \
+        REALTIME_SOCKETS_PER_USER=100000 REALTIME_CONNECTS_PER_SECOND_PER_IP=100000 REALTIME_CONNECT_BURST=100000 \
         DARKROOM_ALIAS_KEY=bench-alias-key-0123456789abcdef \
         "$REL/realtime-service" & SPID=$!; SURL=http://127.0.0.1:18003
       wait_http $SURL/readyz ;;

@@ -1,17 +1,28 @@
-//! A socket's life: admission and event handlers (connect middleware), private
-//! rooms and bookkeeping (connect handler), cleanup (disconnect handler).
+//! A socket's life: admission and handlers (connect middleware),
+//! registration (connect handler), cleanup (disconnect handler).
 //!
 //! The middleware runs before socketioxide sends CONNECT, so a refused
 //! client gets `connect_error {message: <code>}` and never a half-open
-//! socket. The event handlers are registered there too: socketioxide sends
-//! CONNECT and only then spawns the connect handler, so a client that emits
-//! `room:join` as soon as it sees `connect` (the demo page, the frontend) could
-//! otherwise reach a socket with no handler yet, and the event would be dropped
-//! without an ack (seen under load in the compose and scale tests).
+//! socket. The event handlers and the disconnect handler are registered
+//! there too: socketioxide sends CONNECT and only then spawns the connect
+//! handler, so a client that emits `room:join` as soon as it sees `connect`
+//! (the demo page, the frontend) could otherwise reach a socket with no
+//! handler yet, and a disconnect arriving that early would find no cleanup.
+//!
+//! The connect handler only counts the socket (session registry, gauge);
+//! [`Lifecycle`] makes that and the disconnect's uncounting happen at most
+//! once each and in that order, whichever of the two runs first.
+//!
+//! A session that ends while its socket is being admitted: the kick
+//! remembers the session before it looks for sockets (`sessions::kick`),
+//! and admission looks at that memory after joining `session:<sid>` (the
+//! middleware refuses with the code) and again in the connect handler, which
+//! runs after the socket became findable, so one of the two sees the other.
 //! The auth payload is never logged.
 
 use std::collections::HashSet;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use axum::extract::ConnectInfo;
@@ -22,19 +33,42 @@ use socketioxide::socket::DisconnectReason;
 use crate::auth::{Credentials, Identity, Refusal};
 use crate::domain::room::RoomName;
 use crate::events;
-use crate::limits::{IpSlot, RateLimiter};
+use crate::limits::{IpSlot, RateLimiter, UserSlot};
 use crate::rooms::Member;
 use crate::state::AppState;
+
+/// Where a socket is in its life, as far as counting it goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lifecycle {
+    /// Admitted, not counted yet.
+    Admitted,
+    /// Counted in the session registry and the gauge.
+    Counted,
+    /// Disconnected: never counted again.
+    Closed,
+}
+
+/// The rooms a socket joined (not the private ones), and whether it is
+/// closed: one lock, so a join can never add a room after the disconnect
+/// took the list.
+#[derive(Debug, Default)]
+pub struct RoomSet {
+    pub rooms: HashSet<RoomName>,
+    pub closed: bool,
+}
 
 /// Per-socket state, stored in the socket's extensions.
 #[derive(Debug)]
 pub struct Conn {
     pub identity: Identity,
-    /// Rooms joined through `room:join` (not the private ones).
-    pub rooms: Mutex<HashSet<RoomName>>,
+    rooms: Mutex<RoomSet>,
     pub rate: RateLimiter,
-    /// Released when the socket's state is dropped.
-    _slot: IpSlot,
+    lifecycle: Mutex<Lifecycle>,
+    /// Set when the session ended: every event is refused from then on.
+    revoked: AtomicBool,
+    /// Released by the disconnect handler (or, whatever path the socket
+    /// took, when its state is dropped).
+    slots: Mutex<Option<(IpSlot, UserSlot)>>,
 }
 
 impl Conn {
@@ -53,10 +87,25 @@ impl Conn {
         }
     }
 
-    pub fn rooms(&self) -> std::sync::MutexGuard<'_, HashSet<RoomName>> {
+    pub fn rooms(&self) -> std::sync::MutexGuard<'_, RoomSet> {
         self.rooms
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn lifecycle(&self) -> std::sync::MutexGuard<'_, Lifecycle> {
+        self.lifecycle
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Marks the socket revoked; returns whether it already was.
+    pub fn revoke(&self) -> bool {
+        self.revoked.swap(true, Ordering::SeqCst)
+    }
+
+    pub fn is_revoked(&self) -> bool {
+        self.revoked.load(Ordering::SeqCst)
     }
 }
 
@@ -66,18 +115,26 @@ pub async fn authenticate(
     State(state): State<Arc<AppState>>,
     TryData(auth): TryData<Value>,
 ) -> Result<(), Refusal> {
-    let outcome = admit(&socket, &state, auth.ok().as_ref()).await;
-    match outcome {
-        Ok(conn) => {
-            socket.extensions.insert(Arc::new(conn));
-            register_event_handlers(&socket);
-            Ok(())
-        }
+    let conn = match admit(&socket, &state, auth.ok().as_ref()).await {
+        Ok(conn) => Arc::new(conn),
         Err(refusal) => {
             state.metrics.refused(refusal);
-            Err(refusal)
+            return Err(refusal);
         }
+    };
+    drop(state.faults.admit.pass().await);
+    let session = conn.identity.session.clone();
+    socket.join([conn.identity.user.room(), session.room()]);
+    if let Some(reason) = state.ended_sessions.reason(&session) {
+        // Revoked while we were authenticating: the kick could not see us.
+        socket.leave_all();
+        let refusal = Refusal::for_ended_session(&reason);
+        state.metrics.refused(refusal);
+        return Err(refusal);
     }
+    socket.extensions.insert(conn);
+    register_handlers(&socket);
+    Ok(())
 }
 
 async fn admit(
@@ -87,17 +144,31 @@ async fn admit(
 ) -> Result<Conn, Refusal> {
     let parts = socket.req_parts();
     let ip = client_ip(parts, state);
-    let slot = state.ip_limiter.acquire(ip).ok_or_else(|| {
+    state.pending_handshakes.connected(ip);
+    if !state.connect_rate.allow(ip) {
+        tracing::warn!(%ip, "refused: too many connects per second from this address");
+        return Err(Refusal::TooManyConnections);
+    }
+    let ip_slot = state.ip_limiter.acquire(ip).ok_or_else(|| {
         tracing::warn!(%ip, "refused: too many connections from this address");
         Refusal::TooManyConnections
     })?;
     let credentials = Credentials::from_handshake(auth, &parts.headers, &state.cors_origins)?;
     let identity = state.authenticator.authenticate(&credentials).await?;
+    let user_slot = state
+        .user_limiter
+        .acquire(identity.user.as_str())
+        .ok_or_else(|| {
+            tracing::warn!("refused: too many sockets for this user");
+            Refusal::TooManyConnections
+        })?;
     Ok(Conn {
         identity,
-        rooms: Mutex::new(HashSet::new()),
+        rooms: Mutex::new(RoomSet::default()),
         rate: RateLimiter::new(state.limits.events_per_second, state.limits.event_burst),
-        _slot: slot,
+        lifecycle: Mutex::new(Lifecycle::Admitted),
+        revoked: AtomicBool::new(false),
+        slots: Mutex::new(Some((ip_slot, user_slot))),
     })
 }
 
@@ -114,27 +185,39 @@ fn client_ip(parts: &axum::http::request::Parts, state: &AppState) -> IpAddr {
     state.trusted_proxies.client_ip(peer, forwarded)
 }
 
-/// Connect handler: private rooms, bookkeeping, the disconnect handler.
+/// Connect handler: counts the socket (unless it is already gone) and
+/// re-checks the ended sessions now that a kick can find the socket.
 pub async fn on_connect(socket: SocketRef, State(state): State<Arc<AppState>>) {
+    let _passed = state.faults.connect_handler.pass().await;
     let Some(conn) = socket.extensions.get::<Arc<Conn>>() else {
         tracing::error!("socket admitted without state; disconnecting it");
         let _ = socket.disconnect();
         return;
     };
-    socket.join([conn.identity.user.room(), conn.identity.session.room()]);
-    state.sessions.register(&conn.identity.session);
-    state.metrics.connected();
+    {
+        let mut lifecycle = conn.lifecycle();
+        if *lifecycle != Lifecycle::Admitted {
+            return;
+        }
+        *lifecycle = Lifecycle::Counted;
+        state.sessions.register(&conn.identity.session);
+        state.metrics.connected();
+    }
     tracing::debug!(socket = %socket.id, transport = ?socket.transport_type(), "socket connected");
-    socket.on_disconnect(on_disconnect);
+    if let Some(reason) = state.ended_sessions.reason(&conn.identity.session) {
+        crate::sessions::revoke(&state, socket, &reason);
+    }
 }
 
-/// The client events, registered before CONNECT reaches the client.
-fn register_event_handlers(socket: &SocketRef) {
+/// The client events and the cleanup, registered before CONNECT reaches
+/// the client.
+fn register_handlers(socket: &SocketRef) {
     socket.on("room:join", events::join);
     socket.on("room:leave", events::leave);
     socket.on("room:message", events::message);
     socket.on("hangout:create", events::hangout_create);
     socket.on_fallback(events::unknown);
+    socket.on_disconnect(on_disconnect);
 }
 
 async fn on_disconnect(
@@ -146,10 +229,14 @@ async fn on_disconnect(
         return;
     };
     tracing::debug!(socket = %socket.id, %reason, "socket disconnected");
-    let rooms: Vec<RoomName> = conn.rooms().drain().collect();
-    for room in rooms {
-        events::after_leave(&socket, &state, &conn, &room).await;
+    let was = std::mem::replace(&mut *conn.lifecycle(), Lifecycle::Closed);
+    events::leave_all(&socket, &state, &conn).await;
+    conn.slots
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .take();
+    if was == Lifecycle::Counted {
+        state.sessions.unregister(&conn.identity.session);
+        state.metrics.disconnected();
     }
-    state.sessions.unregister(&conn.identity.session);
-    state.metrics.disconnected();
 }

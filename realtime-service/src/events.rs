@@ -2,8 +2,15 @@
 //!
 //! Every event is answered through its ack: `{ok: true, ...}` or
 //! `{ok: false, error: {code, message}}`. A bad payload never crashes the
-//! socket nor is silently dropped. Order of checks: rate, payload shape,
-//! typed values, membership/permission, then the effect.
+//! socket nor is silently dropped. Order of checks: revoked, rate, payload
+//! shape, typed values, membership/permission, then the effect.
+//!
+//! Joins, leaves and disconnects of a room run one at a time under the
+//! room's lock (`rooms::locks`), with their presence changes, relay
+//! bind/unbind and announcements, so announcements keep the order of the
+//! changes and the relay is bound exactly while the room has local members.
+//! Chat messages take no lock: the ack follows the local emit, and the relay
+//! publish is queued, never awaited (`broker::relay`).
 
 use std::sync::Arc;
 
@@ -50,6 +57,10 @@ pub enum EventError {
     UnknownEvent(String),
     #[error("the socket has no session state")]
     NoSession,
+    #[error("the session ended")]
+    Revoked,
+    #[error("the socket is disconnecting")]
+    Disconnecting,
 }
 
 impl EventError {
@@ -69,6 +80,8 @@ impl EventError {
             Self::UnknownHangout => "unknown_hangout",
             Self::UnknownEvent(_) => "unknown_event",
             Self::NoSession => "unauthorized",
+            Self::Revoked => "session_revoked",
+            Self::Disconnecting => "disconnected",
         }
     }
 }
@@ -103,6 +116,9 @@ fn prepare<T: for<'de> Deserialize<'de>>(
     data: Result<Value, socketioxide::ParserError>,
 ) -> Result<(Arc<Conn>, T), EventError> {
     let conn = conn_of(socket)?;
+    if conn.is_revoked() {
+        return Err(EventError::Revoked);
+    }
     if !conn.rate.allow() {
         return Err(EventError::RateLimited);
     }
@@ -208,14 +224,18 @@ async fn do_join(
     } else {
         None
     };
+    let _guard = state.room_locks.lock(room.as_str()).await;
     let newly_joined = {
-        let mut rooms = conn.rooms();
-        if rooms.contains(&room) {
+        let mut joined = conn.rooms();
+        if joined.closed {
+            return Err(EventError::Disconnecting);
+        }
+        if joined.rooms.contains(&room) {
             false
-        } else if rooms.len() >= state.limits.rooms_per_socket {
+        } else if joined.rooms.len() >= state.limits.rooms_per_socket {
             return Err(EventError::TooManyRooms(state.limits.rooms_per_socket));
         } else {
-            rooms.insert(room.clone());
+            joined.rooms.insert(room.clone());
             true
         }
     };
@@ -233,12 +253,21 @@ async fn do_join(
         let joined = state.presence.join_local(room.as_str(), &member);
         if joined.room_is_new {
             state.metrics.rooms_changed(1);
+            state.vacancies.filled(room.as_str());
+            let since = now_millis() - crate::broker::relay::CATCH_UP_SLACK_MS;
             state.relay.bind(room.as_str()).await;
-            state.relay.publish(room.as_str(), RelayBody::Sync).await;
+            relay_publish(state, &room, RelayBody::Sync { since: Some(since) });
         }
         if joined.member_is_new {
             announce_presence(socket, state, &room, member.clone(), Presence::Joined).await;
-            relay_presence(state, &room, member, true).await;
+            relay_publish(
+                state,
+                &room,
+                RelayBody::Presence {
+                    member,
+                    joined: true,
+                },
+            );
         }
     }
     let mut reply = json!({
@@ -269,11 +298,9 @@ async fn find_hangout(state: &Arc<AppState>, room: &RoomName) -> Result<Arc<Hang
     }
     state
         .hangouts
-        .lookup(
-            room.as_str(),
-            HANGOUT_LOOKUP_WAIT,
-            state.relay.ask_hangout(room.as_str()),
-        )
+        .lookup(room.as_str(), HANGOUT_LOOKUP_WAIT, async {
+            state.relay.ask_hangout(room.as_str())
+        })
         .await
         .ok_or(EventError::UnknownHangout)
 }
@@ -288,7 +315,8 @@ pub async fn leave(
     let reply = async {
         let (conn, request): (_, RoomRequest) = prepare(&socket, data)?;
         let room = parse_room(&request.room)?;
-        if !conn.rooms().remove(&room) {
+        let _guard = state.room_locks.lock(room.as_str()).await;
+        if !conn.rooms().rooms.remove(&room) {
             return Err(EventError::NotInRoom);
         }
         socket.leave(room.as_str().to_owned());
@@ -320,55 +348,89 @@ async fn announce_presence(
         Presence::Joined => json!({ "room": room.as_str(), "joined": member, "members": members }),
         Presence::Left => json!({ "room": room.as_str(), "left": member, "members": members }),
     };
-    let _ = socket
+    let sent = socket
         .to(room.as_str().to_owned())
         .emit("room:presence", &payload)
         .await;
-    state.metrics.message_out();
+    state.metrics.broadcast(&sent);
 }
 
-/// Sends a presence delta to the other instances (counted when dropped).
-async fn relay_presence(state: &Arc<AppState>, room: &RoomName, member: Member, joined: bool) {
-    if !state
-        .relay
-        .publish(room.as_str(), RelayBody::Presence { member, joined })
-        .await
-    {
+/// Queues a relay message to the other instances (counted when dropped).
+fn relay_publish(state: &AppState, room: &RoomName, body: RelayBody) {
+    if !state.relay.publish(room.as_str(), body) {
         state.metrics.relay_dropped();
     }
 }
 
 /// Presence and relay bookkeeping once a socket is out of `room` (explicit
-/// leave or disconnect).
-pub async fn after_leave(socket: &SocketRef, state: &Arc<AppState>, conn: &Conn, room: &RoomName) {
+/// leave or disconnect); the caller holds the room's lock.
+async fn after_leave(socket: &SocketRef, state: &Arc<AppState>, conn: &Conn, room: &RoomName) {
     let member = conn.member(room, state);
     let left = state.presence.leave_local(room.as_str(), &member);
     if left.member_left_here {
         if left.member_is_gone {
             announce_presence(socket, state, room, member.clone(), Presence::Left).await;
         }
-        relay_presence(state, room, member, false).await;
+        relay_publish(
+            state,
+            room,
+            RelayBody::Presence {
+                member,
+                joined: false,
+            },
+        );
     }
     if left.room_is_empty {
         state.metrics.rooms_changed(-1);
         state.relay.unbind(room.as_str()).await;
+        if let Some(due) = state.vacancies.emptied(room.as_str()) {
+            // Too many vacant rooms: the oldest goes now (its lock is
+            // another room's, taken off this task).
+            let state = state.clone();
+            tokio::spawn(async move {
+                crate::rooms::vacancy::forget_if_vacant(&state, &due).await;
+            });
+        }
+    }
+}
+
+/// Takes the socket out of every room it joined and refuses later joins
+/// (disconnect, revocation).
+pub async fn leave_all(socket: &SocketRef, state: &Arc<AppState>, conn: &Conn) {
+    let rooms: Vec<RoomName> = {
+        let mut joined = conn.rooms();
+        joined.closed = true;
+        joined.rooms.iter().cloned().collect()
+    };
+    for room in rooms {
+        let _guard = state.room_locks.lock(room.as_str()).await;
+        if conn.rooms().rooms.remove(&room) {
+            socket.leave(room.as_str().to_owned());
+            after_leave(socket, state, conn, &room).await;
+        }
     }
 }
 
 /// `room:message {room, text}` -> `{ok, id, seq, epoch, ts}`; others in the
-/// room get `room:message {room, id, seq, epoch, from, text, ts}`.
+/// room get `room:message {room, id, seq, epoch, from, text, ts}`. The ack
+/// goes out once the local sockets have the message; other instances get it
+/// through the relay's queue afterwards.
 pub async fn message(
     socket: SocketRef,
     State(state): State<Arc<AppState>>,
     TryData(data): TryData<Value>,
     ack: AckSender,
 ) {
-    let reply = async {
+    let reply: Result<(RoomName, ChatMessage), EventError> = async {
         let (conn, request): (_, MessageRequest) = prepare(&socket, data)?;
         let room = parse_room(&request.room)?;
-        let text = MessageText::parse(request.text, state.limits.max_text_chars)
-            .map_err(|error| EventError::InvalidText(error.to_string()))?;
-        if !conn.rooms().contains(&room) {
+        let text = MessageText::parse(
+            request.text,
+            state.limits.max_text_chars,
+            state.limits.max_text_bytes,
+        )
+        .map_err(|error| EventError::InvalidText(error.to_string()))?;
+        if !conn.rooms().rooms.contains(&room) {
             return Err(EventError::NotInRoom);
         }
         let draft = ChatMessage {
@@ -380,36 +442,40 @@ pub async fn message(
             text: text.into_inner(),
             ts: now_millis(),
         };
+        state.relay.first_sight(&draft.id);
         state.metrics.message_in();
         // Sequenced and emitted in one step of the room's order.
         let mut sequencer = state.history.sequencer(room.as_str()).await;
         let message = sequencer
             .append(draft)
             .ok_or_else(|| EventError::BadRequest("message id clash; send it again".into()))?;
-        let _ = socket
+        let sent = socket
             .to(room.as_str().to_owned())
             .emit("room:message", &message)
             .await;
         drop(sequencer);
-        state.metrics.message_out();
-        let reply = json!({
-            "id": message.id,
-            "seq": message.seq,
-            "epoch": message.epoch,
-            "ts": message.ts,
-        });
-        if state.presence.has_peers(room.as_str())
-            && !state
-                .relay
-                .publish(room.as_str(), RelayBody::Message { message })
-                .await
-        {
-            state.metrics.relay_dropped();
-        }
-        Ok(reply)
+        state.metrics.broadcast(&sent);
+        Ok((room, message))
     }
     .await;
-    answer(ack, &state, reply);
+    match reply {
+        Ok((room, message)) => {
+            answer(
+                ack,
+                &state,
+                Ok(json!({
+                    "id": message.id,
+                    "seq": message.seq,
+                    "epoch": message.epoch,
+                    "ts": message.ts,
+                })),
+            );
+            if state.presence.has_peers(room.as_str()) {
+                relay_publish(&state, &room, RelayBody::Message { message });
+            }
+        }
+        Err(error) => answer(ack, &state, Err(error)),
+    }
 }
 
 /// `hangout:create {name}` -> `{ok, room, name}`; the creator joins with
@@ -435,7 +501,7 @@ pub async fn hangout_create(
             created_at: now_millis(),
         };
         state.hangouts.remember(hangout.clone());
-        if !state.relay.announce_hangout(hangout).await {
+        if !state.relay.announce_hangout(hangout) {
             state.metrics.relay_dropped();
         }
         Ok(json!({ "room": room.as_str(), "name": name.as_str() }))
@@ -452,7 +518,9 @@ pub async fn unknown(
     ack: AckSender,
 ) {
     let reply = conn_of(&socket).and_then(|conn| {
-        if conn.rate.allow() {
+        if conn.is_revoked() {
+            Err(EventError::Revoked)
+        } else if conn.rate.allow() {
             Err(EventError::UnknownEvent(event.chars().take(64).collect()))
         } else {
             Err(EventError::RateLimited)
@@ -461,7 +529,7 @@ pub async fn unknown(
     answer(ack, &state, reply);
 }
 
-fn now_millis() -> i64 {
+pub fn now_millis() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|elapsed| elapsed.as_millis() as i64)

@@ -12,6 +12,8 @@ pub mod config;
 pub mod connection;
 pub mod domain;
 pub mod events;
+pub mod faults;
+pub mod handshakes;
 pub mod http;
 pub mod limits;
 pub mod metrics;

@@ -1,8 +1,9 @@
-//! Per-IP connection counting and per-socket event rate limiting.
+//! Connection counting (per client IP, per user), connects per second per
+//! client IP, and per-socket event rate limiting.
 //!
-//! The connection slot is an RAII guard kept in the socket's state, so it is
-//! released whenever the socket's memory is, whatever path the disconnect
-//! took. The rate limiter is a token bucket per socket behind a std mutex:
+//! The connection slots are RAII guards kept in the socket's state, so they
+//! are released whenever the socket's memory is, whatever path the
+//! disconnect took. The rate limiter is a token bucket per socket behind a std mutex:
 //! it is touched once per event, never across an await.
 
 use std::collections::HashMap;
@@ -10,6 +11,7 @@ use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use moka::sync::Cache;
 use nexus_common::client_ip::RateLimitKey;
 
 /// Counts sockets per client (an IPv4 address or an IPv6 /64: see
@@ -67,6 +69,93 @@ impl Drop for IpSlot {
                 counts.remove(&self.ip);
             }
         }
+    }
+}
+
+/// Counts sockets per user (all of the user's sessions on this instance).
+#[derive(Debug, Default)]
+pub struct UserLimiter {
+    counts: Mutex<HashMap<Arc<str>, usize>>,
+    max: usize,
+}
+
+/// A held per-user slot; dropping it frees the slot.
+#[derive(Debug)]
+pub struct UserSlot {
+    limiter: Arc<UserLimiter>,
+    user: Arc<str>,
+}
+
+impl UserLimiter {
+    pub fn new(max: usize) -> Arc<Self> {
+        Arc::new(Self {
+            counts: Mutex::new(HashMap::new()),
+            max,
+        })
+    }
+
+    /// A slot for `user`, or `None` when they already hold `max` sockets.
+    pub fn acquire(self: &Arc<Self>, user: &str) -> Option<UserSlot> {
+        let user: Arc<str> = Arc::from(user);
+        let mut counts = self
+            .counts
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let count = counts.entry(user.clone()).or_insert(0);
+        if *count >= self.max {
+            return None;
+        }
+        *count += 1;
+        Some(UserSlot {
+            limiter: self.clone(),
+            user,
+        })
+    }
+}
+
+impl Drop for UserSlot {
+    fn drop(&mut self) {
+        let mut counts = self
+            .limiter
+            .counts
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(count) = counts.get_mut(&self.user) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                counts.remove(&self.user);
+            }
+        }
+    }
+}
+
+/// Handshakes reaching the connect middleware per second per client (a
+/// token bucket per [`RateLimitKey`], at most 100,000 clients remembered).
+pub struct ConnectRate {
+    buckets: Cache<RateLimitKey, Arc<RateLimiter>>,
+    rate: u32,
+    burst: u32,
+}
+
+impl ConnectRate {
+    pub fn new(rate: u32, burst: u32) -> Self {
+        Self {
+            buckets: Cache::builder()
+                .max_capacity(100_000)
+                .time_to_idle(std::time::Duration::from_secs(60))
+                .build(),
+            rate,
+            burst,
+        }
+    }
+
+    /// Counts one connect; `false` when the client is over its rate.
+    pub fn allow(&self, ip: IpAddr) -> bool {
+        self.buckets
+            .get_with(RateLimitKey::of(Some(ip)), || {
+                Arc::new(RateLimiter::new(self.rate, self.burst))
+            })
+            .allow()
     }
 }
 
@@ -133,6 +222,25 @@ mod tests {
         let _held = limiter.acquire(first).expect("first");
         assert!(limiter.acquire(same_net).is_none());
         assert!(limiter.acquire(next_net).is_some());
+    }
+
+    #[test]
+    fn user_slots_are_counted_and_released() {
+        let limiter = UserLimiter::new(1);
+        let held = limiter.acquire("u").expect("first");
+        assert!(limiter.acquire("u").is_none());
+        assert!(limiter.acquire("v").is_some());
+        drop(held);
+        assert!(limiter.acquire("u").is_some());
+    }
+
+    #[test]
+    fn connects_per_second_are_limited_per_client() {
+        let rate = ConnectRate::new(1, 2);
+        let ip: IpAddr = [10, 0, 0, 1].into();
+        assert!(rate.allow(ip) && rate.allow(ip));
+        assert!(!rate.allow(ip));
+        assert!(rate.allow([10, 0, 0, 2].into()));
     }
 
     #[test]

@@ -8,6 +8,8 @@
 use std::fmt::Write;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
+use socketioxide::BroadcastError;
+
 use crate::auth::Refusal;
 
 /// Counters and gauges of one realtime instance.
@@ -23,6 +25,9 @@ pub struct Metrics {
     refusals: [AtomicU64; Refusal::ALL.len()],
     error_acks: AtomicU64,
     kicked: AtomicU64,
+    kick_retries: AtomicU64,
+    deliveries_dropped: AtomicU64,
+    broadcast_failures: AtomicU64,
 }
 
 impl Metrics {
@@ -40,9 +45,6 @@ impl Metrics {
     pub fn message_in(&self) {
         self.messages_in.fetch_add(1, Ordering::Relaxed);
     }
-    pub fn message_out(&self) {
-        self.messages_out.fetch_add(1, Ordering::Relaxed);
-    }
     pub fn relay_in(&self) {
         self.relay_in.fetch_add(1, Ordering::Relaxed);
     }
@@ -57,6 +59,25 @@ impl Metrics {
     }
     pub fn kicked(&self, sockets: u64) {
         self.kicked.fetch_add(sockets, Ordering::Relaxed);
+    }
+    pub fn kick_retried(&self) {
+        self.kick_retries.fetch_add(1, Ordering::Relaxed);
+    }
+    /// One room broadcast to local sockets, and the sockets it missed (a
+    /// full queue loses the packet for that socket: see the README).
+    pub fn broadcast(&self, outcome: &Result<(), BroadcastError>) {
+        self.messages_out.fetch_add(1, Ordering::Relaxed);
+        match outcome {
+            Ok(()) => {}
+            Err(BroadcastError::Socket(errors)) => {
+                self.deliveries_dropped
+                    .fetch_add(errors.len() as u64, Ordering::Relaxed);
+            }
+            Err(error) => {
+                tracing::warn!(%error, "a room broadcast failed");
+                self.broadcast_failures.fetch_add(1, Ordering::Relaxed);
+            }
+        }
     }
 
     pub fn connections(&self) -> i64 {
@@ -126,6 +147,24 @@ impl Metrics {
             "counter",
             "Sockets disconnected because their session ended.",
             load(&self.kicked),
+        );
+        metric(
+            "realtime_kick_retries_total",
+            "counter",
+            "Revoked sockets whose disconnect failed at first (full queue) and is retried.",
+            load(&self.kick_retries),
+        );
+        metric(
+            "realtime_deliveries_dropped_total",
+            "counter",
+            "Packets of room broadcasts not queued for a socket (its queue was full or it was closing).",
+            load(&self.deliveries_dropped),
+        );
+        metric(
+            "realtime_broadcast_failures_total",
+            "counter",
+            "Room broadcasts that failed as a whole (serialisation).",
+            load(&self.broadcast_failures),
         );
         let _ = writeln!(
             out,

@@ -74,16 +74,16 @@ pub async fn check(state: &AppState, sessions: Vec<SessionId>) -> Checked {
     checked
 }
 
-/// One pass over the connected sessions; returns how many sockets it kicked.
+/// One pass over the connected sessions; returns how many sockets it kicked
+/// (`sessions::kick` counts them in the metrics).
 pub async fn round(state: &Arc<AppState>, io: &SocketIo) -> usize {
     let sessions = state.sessions.list();
     let count = sessions.len();
     let checked = check(state, sessions).await;
     let mut kicked = 0;
     for (session, state_now) in &checked.ended {
-        kicked += crate::sessions::kick(io, session, state_now.reason());
+        kicked += crate::sessions::kick(state, io, session, state_now.reason());
     }
-    state.metrics.kicked(kicked as u64);
     if checked.unavailable > 0 {
         tracing::warn!(
             checked = count,

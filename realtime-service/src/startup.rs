@@ -13,11 +13,12 @@ use std::sync::atomic::AtomicBool;
 
 use anyhow::Context;
 use axum::http::{HeaderValue, Method, header};
+use axum::serve::ListenerExt;
 use nexus_tokens::access::AccessTokenVerifier;
 use nexus_tokens::jwks::JwksCache;
 use nexus_tokens::supabase::SupabaseVerifier;
-use socketioxide::SocketIo;
 use socketioxide::handler::ConnectHandler;
+use socketioxide::{ParserConfig, SocketIo};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tower_http::cors::{AllowOrigin, CorsLayer};
@@ -28,13 +29,16 @@ use crate::broker::revocation;
 use crate::config::RealtimeConfig;
 use crate::connection;
 use crate::domain::hangout_id::HangoutIds;
-use crate::limits::IpLimiter;
+use crate::handshakes::{self, PendingHandshakes};
+use crate::limits::{ConnectRate, IpLimiter, UserLimiter};
 use crate::metrics::Metrics;
 use crate::rooms::hangouts::Hangouts;
 use crate::rooms::history::{BufferLimits, History};
+use crate::rooms::locks::RoomLocks;
 use crate::rooms::presence::Presence;
 use crate::rooms::quota::HangoutQuota;
-use crate::sessions::SessionRegistry;
+use crate::rooms::vacancy::Vacancies;
+use crate::sessions::{EndedSessions, SessionRegistry};
 use crate::state::AppState;
 
 /// A built, bound, not yet serving instance.
@@ -75,7 +79,12 @@ impl Application {
         let instance_id = uuid::Uuid::new_v4().simple().to_string();
         let ttl = config.presence_snapshot_interval * 3;
         let state = Arc::new(AppState {
-            relay: Relay::new(config.rooms_exchange.clone(), instance_id.clone()),
+            relay: Relay::new(
+                config.rooms_exchange.clone(),
+                instance_id.clone(),
+                config.limits.relay_deadline,
+                config.faults.clone(),
+            ),
             instance_id,
             authenticator: Authenticator::new(access, supabase, store),
             limits: config.limits.clone(),
@@ -85,10 +94,24 @@ impl Application {
             alias_key: config.alias_key.clone(),
             metrics: Metrics::default(),
             ip_limiter: IpLimiter::new(config.limits.connections_per_ip),
+            user_limiter: UserLimiter::new(config.limits.sockets_per_user),
+            connect_rate: ConnectRate::new(
+                config.limits.connects_per_second,
+                config.limits.connect_burst,
+            ),
+            pending_handshakes: PendingHandshakes::new(
+                config.limits.pending_handshakes_per_ip,
+                config.limits.connect_timeout,
+            ),
             sessions: SessionRegistry::default(),
+            ended_sessions: EndedSessions::new(config.recheck_interval),
+            room_locks: RoomLocks::default(),
+            vacancies: Vacancies::default(),
+            faults: config.faults.clone(),
             presence: Presence::new(ttl),
             history: History::new(BufferLimits {
                 history_len: config.limits.history_len,
+                history_bytes: config.limits.history_bytes,
                 recovery_messages: config.limits.recovery_messages,
                 recovery_window: config.limits.recovery_window,
             }),
@@ -103,13 +126,26 @@ impl Application {
             .ping_interval(config.limits.ping_interval)
             .ping_timeout(config.limits.ping_timeout)
             .max_payload(config.limits.max_payload)
-            .ws_max_message_size(config.limits.max_payload as usize)
+            .ws_max_message_size(config.limits.ws_max_message)
+            .ws_max_frame_size(config.limits.ws_max_message)
+            .connect_timeout(config.limits.connect_timeout)
+            .max_buffer_size(config.limits.socket_queue)
+            // Binary attachments are refused at their header, never buffered.
+            .with_parser(
+                ParserConfig::common()
+                    .max_incoming_binaries(0)
+                    .max_incoming_binary_buf_size(0),
+            )
             .with_state(state.clone())
             .build_layer();
         io.ns("/", connection::on_connect.with(connection::authenticate));
 
         let router = crate::http::routes(state.clone())
             .layer(layer)
+            .layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                handshakes::limit,
+            ))
             .layer(cors(&config.cors_origins)?);
 
         let listener = TcpListener::bind(config.listen)
@@ -173,8 +209,15 @@ impl Application {
             config.amqp_url.clone(),
             stop.clone(),
         ));
+        tasks.spawn(relay::run_publisher(state.clone(), stop.clone()));
+        tasks.spawn(crate::rooms::vacancy::run_sweeper(
+            state.clone(),
+            config.limits.history_grace,
+            stop.clone(),
+        ));
         tasks.spawn(relay::run_snapshots(
             state.clone(),
+            io.clone(),
             config.presence_snapshot_interval,
             stop.clone(),
         ));
@@ -186,18 +229,37 @@ impl Application {
         ));
         tracing::info!(%addr, instance = %state.instance_id, "realtime-service listening");
 
+        // A client that stops reading would otherwise hold its connection
+        // forever: socketioxide's writer task waits on the full TCP buffer
+        // and never sees the close (engineioxide 0.17.9, transport/ws.rs
+        // `forward_to_socket`). The kernel drops such a connection once data
+        // stayed unacknowledged (zero window) for this long.
+        let stall = config.limits.write_stall_timeout;
+        let listener = listener.tap_io(move |stream: &mut tokio::net::TcpStream| {
+            if let Err(error) = socket2::SockRef::from(&*stream).set_tcp_user_timeout(Some(stall)) {
+                tracing::debug!(%error, "cannot set TCP_USER_TIMEOUT");
+            }
+        });
         let closing_io = io.clone();
+        let closing_state = state.clone();
+        let (held_rooms, rooms_at_shutdown) = tokio::sync::oneshot::channel();
         let served = axum::serve(
             listener,
             router.into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(async move {
             shutdown.await;
+            let _ = held_rooms.send(closing_state.presence.local_rooms());
             tracing::info!("closing all sockets");
             closing_io.close().await;
         })
         .await
         .context("the HTTP server failed");
+        // The other instances hear that our members left before the broker
+        // connection closes (the disconnect handlers' own "left" deltas are
+        // queued before this and flushed with it).
+        let rooms = rooms_at_shutdown.await.unwrap_or_default();
+        relay::depart(&state, rooms, config.limits.relay_deadline).await;
         stop.cancel();
         while tasks.join_next().await.is_some() {}
         tracing::info!("realtime-service stopped");

@@ -11,13 +11,17 @@ use crate::config::Limits;
 use crate::domain::alias::AliasKey;
 use crate::domain::grant::GrantKeys;
 use crate::domain::hangout_id::HangoutIds;
-use crate::limits::IpLimiter;
+use crate::faults::Faults;
+use crate::handshakes::PendingHandshakes;
+use crate::limits::{ConnectRate, IpLimiter, UserLimiter};
 use crate::metrics::Metrics;
 use crate::rooms::hangouts::Hangouts;
 use crate::rooms::history::History;
+use crate::rooms::locks::RoomLocks;
 use crate::rooms::presence::Presence;
 use crate::rooms::quota::HangoutQuota;
-use crate::sessions::SessionRegistry;
+use crate::rooms::vacancy::Vacancies;
+use crate::sessions::{EndedSessions, SessionRegistry};
 
 /// Shared state of one realtime instance (held as `Arc<AppState>`).
 pub struct AppState {
@@ -31,7 +35,15 @@ pub struct AppState {
     pub alias_key: AliasKey,
     pub metrics: Metrics,
     pub ip_limiter: Arc<IpLimiter>,
+    pub user_limiter: Arc<UserLimiter>,
+    pub connect_rate: ConnectRate,
+    pub pending_handshakes: PendingHandshakes,
     pub sessions: SessionRegistry,
+    /// Sessions that ended recently (admission checks it; see `connection`).
+    pub ended_sessions: EndedSessions,
+    pub room_locks: RoomLocks,
+    pub vacancies: Vacancies,
+    pub faults: Faults,
     pub presence: Presence,
     pub history: History,
     pub hangout_quota: HangoutQuota,

@@ -5,6 +5,12 @@
 //! cookie. A cookie is sent by the browser on its own, also for a page on
 //! another origin opening a WebSocket to us (CORS does not cover WebSocket
 //! upgrades), so a cookie-only handshake must carry an `Origin` we allow.
+//! Browsers send no `Origin` on a same-origin GET, which is what the
+//! default polling-first handshake is; for that request (no `Origin` at all)
+//! `Sec-Fetch-Site: same-origin` is accepted as the proof, and only that
+//! value: browsers set it themselves and pages cannot forge it, and
+//! `same-site` would admit a sibling subdomain. A non-browser client can
+//! send any header, but it also has no victim's cookie to ride on.
 //! Nothing here logs a token.
 
 use axum::http::HeaderMap;
@@ -65,11 +71,7 @@ impl Credentials {
             .iter()
             .find_map(|name| cookie(headers, name))
         {
-            let origin_allowed = headers
-                .get(ORIGIN)
-                .and_then(|origin| origin.to_str().ok())
-                .is_some_and(|origin| allowed_origins.iter().any(|allowed| allowed == origin));
-            if !origin_allowed {
+            if !same_origin_proof(headers, allowed_origins) {
                 tracing::info!("cookie handshake refused: Origin missing or not allowed");
                 return Err(Refusal::Unauthorized);
             }
@@ -81,6 +83,25 @@ impl Credentials {
         Err(Refusal::Unauthorized)
     }
 }
+
+/// An allowed `Origin`, or no `Origin` and `Sec-Fetch-Site: same-origin`.
+fn same_origin_proof(headers: &HeaderMap, allowed_origins: &[String]) -> bool {
+    match headers.get(ORIGIN) {
+        Some(origin) => origin
+            .to_str()
+            .is_ok_and(|origin| allowed_origins.iter().any(|allowed| allowed == origin)),
+        None => {
+            let mut fetch_site = headers.get_all(SEC_FETCH_SITE).iter();
+            matches!(
+                (fetch_site.next(), fetch_site.next()),
+                (Some(value), None) if value.as_bytes() == b"same-origin"
+            )
+        }
+    }
+}
+
+/// Set by browsers on every request; not settable by page scripts.
+const SEC_FETCH_SITE: &str = "sec-fetch-site";
 
 fn bearer(headers: &HeaderMap) -> Option<String> {
     let value = headers.get(AUTHORIZATION)?.to_str().ok()?;
@@ -157,6 +178,41 @@ mod tests {
         );
         headers.insert(ORIGIN, HeaderValue::from_static("https://evil.example"));
         assert!(Credentials::from_handshake(None, &headers, &origins()).is_err());
+    }
+
+    #[test]
+    fn without_origin_only_sec_fetch_site_same_origin_proves_it() {
+        let with = |values: &[&'static str], origin: Option<&'static str>| {
+            let mut headers = HeaderMap::new();
+            headers.insert(COOKIE, HeaderValue::from_static("nexus_access_token=ck"));
+            for value in values {
+                headers.append(SEC_FETCH_SITE, HeaderValue::from_static(value));
+            }
+            if let Some(origin) = origin {
+                headers.insert(ORIGIN, HeaderValue::from_static(origin));
+            }
+            Credentials::from_handshake(None, &headers, &origins()).map(|c| c.source)
+        };
+        assert_eq!(with(&["same-origin"], None), Ok(TokenSource::Cookie));
+        for refused in [
+            &["same-site"][..],
+            &["cross-site"],
+            &["none"],
+            &["Same-Origin "],
+            &["same-origin", "same-origin"],
+            &["same-origin", "cross-site"],
+        ] {
+            assert_eq!(
+                with(refused, None),
+                Err(Refusal::Unauthorized),
+                "{refused:?}"
+            );
+        }
+        // A present Origin decides alone: a foreign one is not rescued.
+        assert_eq!(
+            with(&["same-origin"], Some("https://evil.example")),
+            Err(Refusal::Unauthorized)
+        );
     }
 
     #[test]

@@ -17,7 +17,8 @@ pub enum Refusal {
     /// session-store or the JWKS could not be reached: try again later.
     #[error("unavailable")]
     Unavailable,
-    /// Too many sockets from this client address.
+    /// Too many sockets from this client address or for this user, or too
+    /// many connects per second from this address.
     #[error("too_many_connections")]
     TooManyConnections,
 }
@@ -30,6 +31,16 @@ impl Refusal {
         Self::Unavailable,
         Self::TooManyConnections,
     ];
+
+    /// The refusal for a session that ended with `reason` (as `kick` was
+    /// given it) while its socket was being admitted.
+    pub fn for_ended_session(reason: &str) -> Self {
+        if reason == "session_expired" {
+            Self::SessionExpired
+        } else {
+            Self::SessionRevoked
+        }
+    }
 
     pub fn code(self) -> &'static str {
         match self {

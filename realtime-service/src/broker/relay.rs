@@ -12,39 +12,69 @@
 //! seconds), so a room living on one instance costs no broker traffic.
 //! Presence travels as deltas (join/leave) plus a snapshot of each room's
 //! local members every few seconds; a new instance in a room asks the others
-//! for their snapshot with a `sync` message (see `rooms::presence`).
+//! for their snapshot with a `sync` message (see `rooms::presence`). Every
+//! change of the merged view reaches local sockets as `room:presence`: a
+//! snapshot that shows new remote members, an instance that went silent
+//! (crashed) and expired, an instance that left (its empty snapshots at
+//! shutdown, sent before the broker connection closes).
+//!
+//! The `sync` of an instance that starts holding a room carries `since`
+//! (the join time less [`CATCH_UP_SLACK_MS`]): the others answer with the
+//! messages of their history from then on. Until they have heard the
+//! `sync`, they do not publish the room's messages (no peer known), so
+//! without this a member who just joined on one instance would miss what is
+//! said at once on another. Receivers drop messages they already have (by
+//! id), so a message reaches each socket once.
+//!
+//! A relayed chat message is re-sequenced by each receiving instance (its
+//! own `seq` and epoch for the room, `rooms::history`), under the room's
+//! sequencer like a local message, so recovery works the same for both.
 //!
 //! Hangouts: every queue is also bound to the routing key `hangouts`, where
 //! the creating instance announces each new hangout and an instance asks
 //! about an (authentic) hangout it does not know; answers go to the asking
 //! instance's own key `instance.<id>` (see `rooms::hangouts`).
 //!
-//! A relayed chat message is re-sequenced by each receiving instance (its
-//! own `seq` and epoch for the room, `rooms::history`), under the room's
-//! sequencer like a local message, so recovery works the same for both.
+//! Nothing a client waits for awaits the broker without a deadline:
+//! publishes go through one publisher task and a bounded queue (full: the
+//! message is dropped and counted), bind and unbind give up after
+//! `RELAY_DEADLINE` (the next reconnect rebinds the local rooms).
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::StreamExt;
 use lapin::options::{BasicPublishOptions, ExchangeDeclareOptions, QueueBindOptions};
 use lapin::types::{FieldTable, ShortString};
 use lapin::{BasicProperties, Channel, Connection, ExchangeKind};
+use moka::sync::Cache;
 use serde::{Deserialize, Serialize};
 use socketioxide::SocketIo;
-use tokio::sync::RwLock;
+use tokio::sync::{RwLock, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use crate::domain::room::RoomName;
 use crate::domain::text::HangoutName;
+use crate::faults::Faults;
 use crate::rooms::hangouts::Hangout;
+use crate::rooms::presence::Change;
 use crate::rooms::{ChatMessage, Member};
 use crate::state::AppState;
 
 /// Routing key every instance is bound to, for hangout announcements and
 /// lookups.
 pub const HANGOUTS_KEY: &str = "hangouts";
+
+/// How far before its join an instance asks for missed messages (clock
+/// differences between instances).
+pub const CATCH_UP_SLACK_MS: i64 = 2_000;
+
+/// Relay messages waiting for the publisher task at most.
+const OUTBOX: usize = 10_000;
+
+/// Message ids remembered to drop duplicates (catch-up answers).
+const SEEN_IDS: u64 = 100_000;
 
 /// What travels between instances.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -68,7 +98,12 @@ pub enum RelayBody {
     Snapshot {
         members: Vec<Member>,
     },
-    Sync,
+    /// "I now hold this room": answer with a snapshot and, with `since`,
+    /// the messages from then on (milliseconds since the Unix epoch).
+    Sync {
+        #[serde(default)]
+        since: Option<i64>,
+    },
     /// A hangout exists (announced on creation, or the answer to a lookup).
     Hangout {
         hangout: Hangout,
@@ -77,6 +112,12 @@ pub enum RelayBody {
     HangoutLookup {
         reply_to: String,
     },
+}
+
+enum Outgoing {
+    /// An envelope and the routing key it goes out under.
+    Publish(String, Envelope),
+    Flush(oneshot::Sender<()>),
 }
 
 #[derive(Clone)]
@@ -91,16 +132,40 @@ pub struct Relay {
     instance: String,
     link: RwLock<Option<Link>>,
     connected: AtomicBool,
+    outbox: mpsc::Sender<Outgoing>,
+    /// Taken by the publisher task when it starts.
+    outbox_rx: Mutex<Option<mpsc::Receiver<Outgoing>>>,
+    deadline: Duration,
+    faults: Faults,
+    seen: Cache<String, ()>,
 }
 
 impl Relay {
-    pub fn new(exchange: String, instance: String) -> Self {
+    pub fn new(exchange: String, instance: String, deadline: Duration, faults: Faults) -> Self {
+        let (outbox, outbox_rx) = mpsc::channel(OUTBOX);
         Self {
             exchange,
             instance,
             link: RwLock::new(None),
             connected: AtomicBool::new(false),
+            outbox,
+            outbox_rx: Mutex::new(Some(outbox_rx)),
+            deadline,
+            faults,
+            seen: Cache::builder()
+                .max_capacity(SEEN_IDS)
+                .time_to_live(Duration::from_secs(120))
+                .build(),
         }
+    }
+
+    /// Notes a message this instance emitted; `false` when it already had.
+    pub fn first_sight(&self, id: &str) -> bool {
+        if self.seen.contains_key(id) {
+            return false;
+        }
+        self.seen.insert(id.to_owned(), ());
+        true
     }
 
     pub fn is_connected(&self) -> bool {
@@ -112,94 +177,162 @@ impl Relay {
         instance_key(&self.instance)
     }
 
-    /// Starts receiving a room's traffic (first local member joined).
+    /// Starts receiving a room's traffic (first local member joined);
+    /// gives up after the deadline.
     pub async fn bind(&self, room: &str) {
+        drop(self.faults.relay_bind.pass().await);
         let Some(link) = self.link.read().await.clone() else {
             return;
         };
-        if let Err(error) = link
-            .channel
-            .queue_bind(
+        let bound = tokio::time::timeout(
+            self.deadline,
+            link.channel.queue_bind(
                 link.queue.clone(),
                 self.exchange.as_str().into(),
                 room.into(),
                 QueueBindOptions::default(),
                 FieldTable::default(),
-            )
-            .await
-        {
-            tracing::warn!(%error, "relay: cannot bind a room");
+            ),
+        )
+        .await;
+        match bound {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => tracing::warn!(%error, "relay: cannot bind a room"),
+            Err(_) => tracing::warn!("relay: binding a room timed out"),
         }
     }
 
-    /// Stops receiving a room's traffic (last local member left).
+    /// Stops receiving a room's traffic (last local member left); gives up
+    /// after the deadline.
     pub async fn unbind(&self, room: &str) {
+        drop(self.faults.relay_unbind.pass().await);
         let Some(link) = self.link.read().await.clone() else {
             return;
         };
-        if let Err(error) = link
-            .channel
-            .queue_unbind(
+        let unbound = tokio::time::timeout(
+            self.deadline,
+            link.channel.queue_unbind(
                 link.queue.clone(),
                 self.exchange.as_str().into(),
                 room.into(),
                 FieldTable::default(),
-            )
-            .await
-        {
-            tracing::warn!(%error, "relay: cannot unbind a room");
+            ),
+        )
+        .await;
+        match unbound {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => tracing::warn!(%error, "relay: cannot unbind a room"),
+            Err(_) => tracing::warn!("relay: unbinding a room timed out"),
         }
     }
 
-    /// Publishes to the other instances in `room`; `false` when it could
-    /// not (broker down), the caller counts the drop.
-    pub async fn publish(&self, room: &str, body: RelayBody) -> bool {
-        self.publish_to(room, room, body).await
+    /// Queues a message to the other instances in `room`; `false` when it
+    /// cannot go (broker down, queue full): the caller counts the drop.
+    pub fn publish(&self, room: &str, body: RelayBody) -> bool {
+        self.publish_to(room, room, body)
     }
 
     /// Announces a new hangout to every instance.
-    pub async fn announce_hangout(&self, hangout: Hangout) -> bool {
+    pub fn announce_hangout(&self, hangout: Hangout) -> bool {
         let room = hangout.room.clone();
         self.publish_to(HANGOUTS_KEY, &room, RelayBody::Hangout { hangout })
-            .await
     }
 
     /// Asks every instance about the hangout `room`.
-    pub async fn ask_hangout(&self, room: &str) -> bool {
+    pub fn ask_hangout(&self, room: &str) -> bool {
         let reply_to = self.instance.clone();
         self.publish_to(HANGOUTS_KEY, room, RelayBody::HangoutLookup { reply_to })
-            .await
     }
 
-    /// Publishes an envelope about `room` under routing key `key`.
-    async fn publish_to(&self, key: &str, room: &str, body: RelayBody) -> bool {
-        let Some(link) = self.link.read().await.clone() else {
+    /// Queues an envelope about `room` under routing key `key`.
+    fn publish_to(&self, key: &str, room: &str, body: RelayBody) -> bool {
+        if !self.is_connected() {
             return false;
-        };
+        }
         let envelope = Envelope {
             origin: self.instance.clone(),
             room: room.to_owned(),
             body,
         };
-        let Ok(payload) = serde_json::to_vec(&envelope) else {
+        self.outbox
+            .try_send(Outgoing::Publish(key.to_owned(), envelope))
+            .is_ok()
+    }
+
+    /// Waits (at most `deadline`) until what was queued before is published.
+    pub async fn flush(&self, deadline: Duration) -> bool {
+        let (done, flushed) = oneshot::channel();
+        if self.outbox.try_send(Outgoing::Flush(done)).is_err() {
+            return false;
+        }
+        matches!(tokio::time::timeout(deadline, flushed).await, Ok(Ok(())))
+    }
+
+    async fn send(&self, key: &str, envelope: &Envelope) -> bool {
+        crate::faults::delay(self.faults.relay_publish_delay).await;
+        let Some(link) = self.link.read().await.clone() else {
             return false;
         };
-        match link
-            .channel
-            .basic_publish(
+        let Ok(payload) = serde_json::to_vec(envelope) else {
+            return false;
+        };
+        let published = tokio::time::timeout(
+            self.deadline,
+            link.channel.basic_publish(
                 self.exchange.as_str().into(),
                 key.into(),
                 BasicPublishOptions::default(),
                 &payload,
                 BasicProperties::default().with_content_type("application/json".into()),
-            )
-            .await
-        {
-            Ok(_) => true,
-            Err(error) => {
+            ),
+        )
+        .await;
+        match published {
+            Ok(Ok(_)) => true,
+            Ok(Err(error)) => {
                 tracing::debug!(%error, "relay: publish failed");
                 false
             }
+            Err(_) => {
+                tracing::debug!("relay: publish timed out");
+                false
+            }
+        }
+    }
+}
+
+/// The publisher task: sends the queued relay messages in order, each
+/// within the deadline, until cancelled.
+pub async fn run_publisher(state: Arc<AppState>, stop: CancellationToken) {
+    let Some(mut outbox) = state
+        .relay
+        .outbox_rx
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .take()
+    else {
+        tracing::error!("relay: the publisher task was started twice");
+        return;
+    };
+    loop {
+        let next = tokio::select! {
+            next = outbox.recv() => next,
+            () = stop.cancelled() => return,
+        };
+        match next {
+            Some(Outgoing::Publish(key, envelope)) => {
+                let sent = tokio::select! {
+                    sent = state.relay.send(&key, &envelope) => sent,
+                    () = stop.cancelled() => return,
+                };
+                if !sent {
+                    state.metrics.relay_dropped();
+                }
+            }
+            Some(Outgoing::Flush(done)) => {
+                let _ = done.send(());
+            }
+            None => return,
         }
     }
 }
@@ -265,11 +398,15 @@ async fn attach(
     });
     relay.bind(HANGOUTS_KEY).await;
     relay.bind(&relay.instance_key()).await;
-    for room in state.presence.local_rooms() {
-        relay.bind(&room).await;
-        relay.publish(&room, RelayBody::Sync).await;
-    }
     relay.connected.store(true, Ordering::Relaxed);
+    for room in state.presence.local_rooms() {
+        // Under the room's lock, so a room emptied meanwhile stays unbound.
+        let _guard = state.room_locks.lock(&room).await;
+        if state.presence.has_local(&room) {
+            relay.bind(&room).await;
+            relay.publish(&room, RelayBody::Sync { since: None });
+        }
+    }
     tracing::info!("relay: attached to the broker");
     loop {
         let delivery = tokio::select! {
@@ -297,7 +434,7 @@ async fn handle(state: &Arc<AppState>, io: &SocketIo, envelope: Envelope) {
     state.presence.touch_peer(&room, &origin);
     match body {
         RelayBody::Message { message } => {
-            if message.room != room {
+            if message.room != room || !state.relay.first_sight(&message.id) {
                 return;
             }
             // Sequenced here, in this instance's order of the room.
@@ -305,11 +442,9 @@ async fn handle(state: &Arc<AppState>, io: &SocketIo, envelope: Envelope) {
             let Some(message) = sequencer.append(message) else {
                 return;
             };
-            if let Err(error) = io.to(room).emit("room:message", &message).await {
-                tracing::debug!(%error, "relay: local broadcast failed");
-            }
+            let sent = io.to(room).emit("room:message", &message).await;
             drop(sequencer);
-            state.metrics.message_out();
+            state.metrics.broadcast(&sent);
         }
         RelayBody::Hangout { hangout } => {
             if hangout.room == room && is_genuine(state, &hangout) {
@@ -325,30 +460,44 @@ async fn handle(state: &Arc<AppState>, io: &SocketIo, envelope: Envelope) {
                 };
                 state
                     .relay
-                    .publish_to(&instance_key(&reply_to), &room, body)
-                    .await;
+                    .publish_to(&instance_key(&reply_to), &room, body);
             }
         }
         RelayBody::Presence { member, joined } => {
             if state.presence.remote_delta(&origin, &room, &member, joined) {
-                let members = state.presence.members(&room);
-                let change = if joined { "joined" } else { "left" };
-                let payload =
-                    serde_json::json!({ "room": room, change: member, "members": members });
-                if let Err(error) = io.to(room).emit("room:presence", &payload).await {
-                    tracing::debug!(%error, "relay: presence broadcast failed");
-                }
-                state.metrics.message_out();
+                let change = if joined {
+                    Change::Joined(member)
+                } else {
+                    Change::Left(member)
+                };
+                announce(state, io, &room, vec![change]).await;
             }
         }
-        RelayBody::Snapshot { members } => state.presence.remote_snapshot(&origin, &room, members),
-        RelayBody::Sync => {
-            let members = state.presence.local_members(&room);
-            if !members.is_empty() {
-                state
-                    .relay
-                    .publish(&room, RelayBody::Snapshot { members })
-                    .await;
+        RelayBody::Snapshot { members } => {
+            let changes = state.presence.remote_snapshot(&origin, &room, members);
+            announce(state, io, &room, changes).await;
+        }
+        RelayBody::Sync { since } => {
+            // Answered under the room's lock (so the snapshot cannot
+            // overtake a join or leave delta), off the consumer task.
+            tokio::spawn(answer_sync(state.clone(), room, since));
+        }
+    }
+}
+
+/// A snapshot of the local members and, with `since`, the messages from
+/// then on.
+async fn answer_sync(state: Arc<AppState>, room: String, since: Option<i64>) {
+    let _guard = state.room_locks.lock(&room).await;
+    let members = state.presence.local_members(&room);
+    if members.is_empty() {
+        return;
+    }
+    state.relay.publish(&room, RelayBody::Snapshot { members });
+    if let Some(since) = since {
+        for message in state.history.recent(&room).await {
+            if message.ts >= since {
+                state.relay.publish(&room, RelayBody::Message { message });
             }
         }
     }
@@ -371,9 +520,34 @@ fn is_genuine(state: &AppState, hangout: &Hangout) -> bool {
         && HangoutName::parse(&hangout.name).is_ok_and(|name| name.as_str() == hangout.name)
 }
 
+/// Tells a room's local sockets about changes of the merged member list.
+async fn announce(state: &AppState, io: &SocketIo, room: &str, changes: Vec<Change>) {
+    if changes.is_empty() {
+        return;
+    }
+    let members = state.presence.members(room);
+    for change in changes {
+        let payload = match change {
+            Change::Joined(member) => {
+                serde_json::json!({ "room": room, "joined": member, "members": members })
+            }
+            Change::Left(member) => {
+                serde_json::json!({ "room": room, "left": member, "members": members })
+            }
+        };
+        let sent = io.to(room.to_owned()).emit("room:presence", &payload).await;
+        state.metrics.broadcast(&sent);
+    }
+}
+
 /// Publishes this instance's presence snapshots and expires stale remote
-/// presence, every `interval`, until cancelled.
-pub async fn run_snapshots(state: Arc<AppState>, interval: Duration, stop: CancellationToken) {
+/// presence (announcing who vanished), every `interval`, until cancelled.
+pub async fn run_snapshots(
+    state: Arc<AppState>,
+    io: SocketIo,
+    interval: Duration,
+    stop: CancellationToken,
+) {
     let mut ticker = tokio::time::interval(interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -381,16 +555,40 @@ pub async fn run_snapshots(state: Arc<AppState>, interval: Duration, stop: Cance
             _ = ticker.tick() => {}
             () = stop.cancelled() => return,
         }
-        state.presence.expire();
+        for (room, changes) in state.presence.expire() {
+            announce(&state, &io, &room, changes).await;
+        }
         if !state.relay.is_connected() {
             continue;
         }
         for room in state.presence.local_rooms() {
+            // Under the room's lock: a snapshot queued after a leave delta
+            // must not show the member who left.
+            let _guard = state.room_locks.lock(&room).await;
             let members = state.presence.local_members(&room);
-            state
-                .relay
-                .publish(&room, RelayBody::Snapshot { members })
-                .await;
+            if !members.is_empty() {
+                state.relay.publish(&room, RelayBody::Snapshot { members });
+            }
         }
+    }
+}
+
+/// At shutdown, before the broker connection closes: tells the other
+/// instances that this one holds no members in `rooms` any more, and waits
+/// (at most `deadline`) until that and everything queued before is sent.
+pub async fn depart(state: &AppState, rooms: Vec<String>, deadline: Duration) {
+    if !state.relay.is_connected() {
+        return;
+    }
+    for room in rooms {
+        state.relay.publish(
+            &room,
+            RelayBody::Snapshot {
+                members: Vec::new(),
+            },
+        );
+    }
+    if !state.relay.flush(deadline).await {
+        tracing::warn!("relay: the departure was not confirmed sent before the deadline");
     }
 }

@@ -100,7 +100,7 @@ async fn consume(
     }
 }
 
-fn handle(state: &AppState, io: &SocketIo, seen: &Cache<String, ()>, body: &[u8]) {
+fn handle(state: &Arc<AppState>, io: &SocketIo, seen: &Cache<String, ()>, body: &[u8]) {
     let event: SessionCloudEvent = match serde_json::from_slice(body) {
         Ok(event) => event,
         Err(error) => {
@@ -124,8 +124,7 @@ fn handle(state: &AppState, io: &SocketIo, seen: &Cache<String, ()>, body: &[u8]
         .data
         .reason
         .unwrap_or_else(|| default_reason(kind).to_owned());
-    let kicked = crate::sessions::kick(io, &session, &reason);
-    state.metrics.kicked(kicked as u64);
+    crate::sessions::kick(state, io, &session, &reason);
 }
 
 fn default_reason(kind: SessionEventKind) -> &'static str {

@@ -8,6 +8,8 @@ pub enum InvalidText {
     Empty,
     #[error("the text is longer than {0} characters")]
     TooLong(usize),
+    #[error("the text is longer than {0} bytes")]
+    TooManyBytes(usize),
     #[error("the text contains control characters")]
     ControlCharacters,
 }
@@ -33,7 +35,12 @@ fn check(raw: &str, max_chars: usize, allow_newlines: bool) -> Result<(), Invali
 pub struct MessageText(String);
 
 impl MessageText {
-    pub fn parse(raw: String, max_chars: usize) -> Result<Self, InvalidText> {
+    /// Bounded in characters (what users see) and in UTF-8 bytes (what
+    /// memory and the wire see), the bytes checked first.
+    pub fn parse(raw: String, max_chars: usize, max_bytes: usize) -> Result<Self, InvalidText> {
+        if raw.len() > max_bytes {
+            return Err(InvalidText::TooManyBytes(max_bytes));
+        }
         check(&raw, max_chars, true)?;
         Ok(Self(raw))
     }
@@ -65,15 +72,23 @@ mod tests {
 
     #[test]
     fn messages_are_bounded_and_clean() {
-        assert!(MessageText::parse("hi\nthere".into(), 10).is_ok());
-        assert_eq!(MessageText::parse("  ".into(), 10), Err(InvalidText::Empty));
+        assert!(MessageText::parse("hi\nthere".into(), 10, 40).is_ok());
         assert_eq!(
-            MessageText::parse("é".repeat(11), 10),
+            MessageText::parse("  ".into(), 10, 40),
+            Err(InvalidText::Empty)
+        );
+        assert_eq!(
+            MessageText::parse("é".repeat(11), 10, 40),
             Err(InvalidText::TooLong(10))
         );
         assert_eq!(
-            MessageText::parse("a\u{7}b".into(), 10),
+            MessageText::parse("a\u{7}b".into(), 10, 40),
             Err(InvalidText::ControlCharacters)
+        );
+        // Within the characters, over the bytes: refused before counting.
+        assert_eq!(
+            MessageText::parse("😀".repeat(10), 10, 20),
+            Err(InvalidText::TooManyBytes(20))
         );
     }
 

@@ -16,8 +16,10 @@
 //! cut (everything up to the reply's `seq` in the reply, everything after it
 //! emitted to the socket live, nothing twice, nothing lost).
 //!
-//! Bounded in rooms (moka, idle rooms forgotten after an hour) and in
-//! messages per room.
+//! Bounded in rooms (moka, idle rooms forgotten after an hour), in messages
+//! and in bytes per room (oldest dropped first; the newest message always
+//! stays); a room nobody is in any more is forgotten after a grace period
+//! (`rooms::vacancy`), which starts a new epoch when it is held again.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -42,12 +44,22 @@ pub struct BufferLimits {
     pub recovery_messages: usize,
     /// Messages older than this are not recovered.
     pub recovery_window: Duration,
+    /// Bytes of messages a room's buffer holds at most (see [`weight`]).
+    pub history_bytes: usize,
 }
 
 impl BufferLimits {
     fn capacity(&self) -> usize {
         self.history_len.max(self.recovery_messages)
     }
+}
+
+/// What a message weighs in a room's byte budget: its strings plus a fixed
+/// overhead for the rest.
+fn weight(message: &ChatMessage) -> usize {
+    let from = message.from.id.as_deref().map_or(0, str::len)
+        + message.from.name.as_deref().map_or(0, str::len);
+    message.text.len() + message.id.len() + message.room.len() + message.epoch.len() + from + 64
 }
 
 /// Where a client says it stopped: the last `seq` it saw in `epoch`.
@@ -81,6 +93,8 @@ pub struct RoomBuffer {
     last_seq: u64,
     /// Contiguous in `seq`, oldest first.
     held: VecDeque<Held>,
+    /// Sum of the held messages' [`weight`].
+    bytes: usize,
 }
 
 impl RoomBuffer {
@@ -90,6 +104,7 @@ impl RoomBuffer {
             epoch: random[..16].to_owned(),
             last_seq: 0,
             held: VecDeque::new(),
+            bytes: 0,
         }
     }
 
@@ -110,14 +125,24 @@ impl RoomBuffer {
         message.epoch = self.epoch.clone();
         if limits.capacity() > 0 {
             while self.held.len() >= limits.capacity() {
-                self.held.pop_front();
+                self.drop_oldest();
             }
+            self.bytes += weight(&message);
             self.held.push_back(Held {
                 at: now,
                 message: message.clone(),
             });
+            while self.bytes > limits.history_bytes && self.held.len() > 1 {
+                self.drop_oldest();
+            }
         }
         Some(message)
+    }
+
+    fn drop_oldest(&mut self) {
+        if let Some(oldest) = self.held.pop_front() {
+            self.bytes -= weight(&oldest.message);
+        }
     }
 
     fn snapshot(&self, since: Option<&Since>, limits: &BufferLimits, now: Instant) -> Snapshot {
@@ -200,6 +225,28 @@ impl History {
         }
     }
 
+    /// Drops a room's buffer (it has been empty for the grace period); the
+    /// next message or join starts a new epoch.
+    pub fn forget(&self, room: &str) {
+        self.rooms.invalidate(room);
+    }
+
+    /// Every message the room's buffer holds, oldest first (what the relay
+    /// sends an instance that just started holding the room).
+    pub async fn recent(&self, room: &str) -> Vec<ChatMessage> {
+        match self.rooms.get(room) {
+            Some(buffer) => {
+                let buffer = buffer.lock().await;
+                buffer
+                    .held
+                    .iter()
+                    .map(|held| held.message.clone())
+                    .collect()
+            }
+            None => Vec::new(),
+        }
+    }
+
     /// Takes the room's order: until the returned guard is dropped no other
     /// message of the room is sequenced or emitted. Hold it only across
     /// local work (the local adapter's emit is immediate), never across a
@@ -244,6 +291,10 @@ mod tests {
     use crate::rooms::Member;
 
     fn message(id: &str) -> ChatMessage {
+        sized(id, &format!("text {id}"))
+    }
+
+    fn sized(id: &str, text: &str) -> ChatMessage {
         ChatMessage {
             room: "hangout:a".into(),
             id: id.into(),
@@ -253,7 +304,7 @@ mod tests {
                 id: None,
                 name: Some("x".into()),
             },
-            text: format!("text {id}"),
+            text: text.into(),
             ts: 0,
         }
     }
@@ -263,7 +314,47 @@ mod tests {
             history_len,
             recovery_messages,
             recovery_window: Duration::from_secs(60),
+            history_bytes: usize::MAX,
         }
+    }
+
+    #[tokio::test]
+    async fn rooms_are_bounded_in_bytes_and_forgotten_on_demand() {
+        let mut limits = limits(50, 50);
+        let kilobyte = sized("1", &"a".repeat(1000));
+        limits.history_bytes = 3 * weight(&kilobyte) + 100;
+        let history = History::new(limits);
+        for id in ["1", "2", "3", "4"] {
+            let mut sequencer = history.sequencer("hangout:a").await;
+            sequencer.append(sized(id, &"a".repeat(1000)));
+        }
+        let held: Vec<String> = history
+            .recent("hangout:a")
+            .await
+            .into_iter()
+            .map(|m| m.id)
+            .collect();
+        assert_eq!(held, ["2", "3", "4"]);
+        // One message over the whole budget still stays (the newest).
+        history
+            .sequencer("hangout:a")
+            .await
+            .append(sized("5", &"b".repeat(10_000)));
+        let held: Vec<String> = history
+            .recent("hangout:a")
+            .await
+            .into_iter()
+            .map(|m| m.id)
+            .collect();
+        assert_eq!(held, ["5"]);
+        let epoch = history.sequencer("hangout:a").await.epoch().to_owned();
+        history.forget("hangout:a");
+        assert!(history.recent("hangout:a").await.is_empty());
+        assert_ne!(
+            history.sequencer("hangout:a").await.epoch(),
+            epoch,
+            "a new epoch"
+        );
     }
 
     fn ids(messages: &[ChatMessage]) -> Vec<&str> {

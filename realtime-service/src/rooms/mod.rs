@@ -1,13 +1,17 @@
 //! Room state of one instance: who is present ([`presence`], merged with
 //! what other instances report), recent messages and their sequence for
-//! recovery ([`history`]), the hangouts created ([`hangouts`]) and the
-//! hangout creation quota ([`quota`]). The wire types shared by clients and
+//! recovery ([`history`]), the hangouts created ([`hangouts`]), the
+//! hangout creation quota ([`quota`]), one lock per room for membership
+//! changes ([`locks`]), rooms whose history waits to be dropped
+//! ([`vacancy`]). The wire types shared by clients and
 //! the relay live here too.
 
 pub mod hangouts;
 pub mod history;
+pub mod locks;
 pub mod presence;
 pub mod quota;
+pub mod vacancy;
 
 use serde::{Deserialize, Serialize};
 

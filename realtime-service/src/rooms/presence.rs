@@ -7,6 +7,8 @@
 //! for a room expires when no snapshot refreshed it for `ttl` (three snapshot
 //! intervals), which is how a crashed instance's members disappear; until
 //! then they may linger (documented trade-off: no coordination service).
+//! Snapshots and expiry return the changes of the merged view they caused,
+//! so local sockets hear of members who appear or vanish that way too.
 //! When a room has no local members the instance unbinds from it and drops
 //! what it knew about remote members there.
 
@@ -45,6 +47,33 @@ impl RoomPresence {
         }
         all.into_iter().collect()
     }
+}
+
+/// A change of the merged member list that local sockets are told about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    Joined(Member),
+    Left(Member),
+}
+
+/// The changes between two merged views, in member order.
+fn diff(before: &[Member], after: &[Member]) -> Vec<Change> {
+    let before_set: BTreeSet<&Member> = before.iter().collect();
+    let after_set: BTreeSet<&Member> = after.iter().collect();
+    let mut changes: Vec<Change> = after
+        .iter()
+        .filter(|member| !before_set.contains(member))
+        .cloned()
+        .map(Change::Joined)
+        .collect();
+    changes.extend(
+        before
+            .iter()
+            .filter(|member| !after_set.contains(member))
+            .cloned()
+            .map(Change::Left),
+    );
+    changes
 }
 
 /// What a local join changed.
@@ -170,19 +199,30 @@ impl Presence {
         before != entry.contains(member, self.ttl)
     }
 
-    /// A remote instance's full list for a room.
-    pub fn remote_snapshot(&self, instance: &str, room: &str, members: Vec<Member>) {
+    /// A remote instance's full list for a room (empty: it has left);
+    /// returns how the merged view changed.
+    pub fn remote_snapshot(&self, instance: &str, room: &str, members: Vec<Member>) -> Vec<Change> {
         let mut rooms = self.lock();
-        if let Some(entry) = rooms.get_mut(room) {
-            if members.is_empty() {
-                entry.remote.remove(instance);
-            } else {
-                entry.remote.insert(
-                    instance.to_owned(),
-                    (members.into_iter().collect(), Instant::now()),
-                );
-            }
+        let Some(entry) = rooms.get_mut(room) else {
+            return Vec::new();
+        };
+        let before = entry.merged(self.ttl);
+        if members.is_empty() {
+            entry.remote.remove(instance);
+        } else {
+            entry.remote.insert(
+                instance.to_owned(),
+                (members.into_iter().collect(), Instant::now()),
+            );
         }
+        diff(&before, &entry.merged(self.ttl))
+    }
+
+    /// Whether the room has local members.
+    pub fn has_local(&self, room: &str) -> bool {
+        self.lock()
+            .get(room)
+            .is_some_and(|entry| !entry.local.is_empty())
     }
 
     /// Notes that `instance` has local members in `room` (it sent something).
@@ -200,13 +240,23 @@ impl Presence {
             .is_some_and(|entry| entry.peers.values().any(|seen| seen.elapsed() < ttl))
     }
 
-    /// Forgets remote entries that have not been refreshed within the TTL.
-    pub fn expire(&self) {
+    /// Forgets remote entries that have not been refreshed within the TTL;
+    /// returns, per room, who vanished from the merged view.
+    pub fn expire(&self) -> Vec<(String, Vec<Change>)> {
         let ttl = self.ttl;
-        for entry in self.lock().values_mut() {
+        let mut changed = Vec::new();
+        for (room, entry) in self.lock().iter_mut() {
+            // Entries past the TTL are already out of the merged view, so
+            // compare with the view that still counted them.
+            let before = entry.merged(Duration::MAX);
             entry.remote.retain(|_, (_, seen)| seen.elapsed() < ttl);
             entry.peers.retain(|_, seen| seen.elapsed() < ttl);
+            let changes = diff(&before, &entry.merged(ttl));
+            if !changes.is_empty() {
+                changed.push((room.clone(), changes));
+            }
         }
+        changed
     }
 }
 
@@ -256,11 +306,23 @@ mod tests {
         );
         assert_eq!(presence.members("r"), vec![member("a"), member("b")]);
         std::thread::sleep(Duration::from_millis(60));
-        presence.expire();
+        assert_eq!(
+            presence.expire(),
+            vec![("r".to_owned(), vec![Change::Left(member("b"))])]
+        );
         assert_eq!(presence.members("r"), vec![member("a")]);
         assert!(!presence.has_peers("r"));
         presence.touch_peer("r", "i2");
         assert!(presence.has_peers("r"));
+        // A snapshot shows who appeared; an empty one, who went.
+        assert_eq!(
+            presence.remote_snapshot("i3", "r", vec![member("c"), member("a")]),
+            vec![Change::Joined(member("c"))]
+        );
+        assert_eq!(
+            presence.remote_snapshot("i3", "r", Vec::new()),
+            vec![Change::Left(member("c"))]
+        );
         // Rooms without local members ignore remote traffic.
         assert!(!presence.remote_delta("i2", "other", &member("b"), true));
     }

@@ -111,6 +111,45 @@ async fn bearer_header_and_cookie_with_allowed_origin_connect() {
     backend.stop().await;
 }
 
+/// The default polling-first handshake of a page on the gateway's origin:
+/// the browser sends the cookie and `Sec-Fetch-Site: same-origin` but no
+/// `Origin`. That (and only `same-origin`) proves the origin.
+#[tokio::test(flavor = "multi_thread")]
+async fn cookie_with_sec_fetch_site_same_origin_and_no_origin_connects() {
+    let backend = Backend::start().await;
+    let app = TestApp::spawn(backend.config()).await;
+    let sid = backend.session("user-sfs").await;
+    let token = backend.jwks.token("user-sfs", &sid, None);
+    let attempt = |site: &'static str| {
+        let url = app.url.clone();
+        let token = token.clone();
+        async move {
+            let mut client = Client::spawn(
+                &url,
+                Auth::Cookie(&token),
+                &Options {
+                    sec_fetch_site: Some(site),
+                    transports: Some("polling,websocket"),
+                    ..Options::default()
+                },
+            );
+            let outcome = client.connected().await.map(|_| ());
+            client.close().await;
+            outcome
+        }
+    };
+    assert_eq!(attempt("same-origin").await, Ok(()));
+    for site in ["same-site", "cross-site", "none"] {
+        assert_eq!(
+            attempt(site).await,
+            Err("unauthorized".to_owned()),
+            "Sec-Fetch-Site: {site}"
+        );
+    }
+    app.stop().await;
+    backend.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn refusals_carry_the_code_and_are_counted() {
     let backend = Backend::start().await;

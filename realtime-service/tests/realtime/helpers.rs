@@ -22,6 +22,7 @@ use nexus_tokens::supabase::SupabaseConfig;
 use realtime_service::config::{Limits, RealtimeConfig};
 use realtime_service::domain::alias::AliasKey;
 use realtime_service::domain::grant::GrantKeys;
+use realtime_service::faults::Faults;
 use realtime_service::startup::Application;
 use serde_json::{Value, json};
 use session_store::test_support::TestStore;
@@ -178,6 +179,7 @@ impl Backend {
             recheck_interval: Duration::from_secs(3600),
             presence_snapshot_interval: Duration::from_secs(2),
             limits: Limits::default(),
+            faults: Faults::default(),
         }
     }
 
@@ -307,6 +309,7 @@ pub struct TestApp {
     pub addr: SocketAddr,
     pub url: String,
     pub state: std::sync::Arc<realtime_service::state::AppState>,
+    pub io: socketioxide::SocketIo,
     stop: Option<oneshot::Sender<()>>,
     server: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
@@ -316,6 +319,7 @@ impl TestApp {
         let app = Application::build(config).await.expect("build realtime");
         let addr = app.local_addr();
         let state = app.state();
+        let io = app.io();
         let (stop, stopped) = oneshot::channel::<()>();
         let server = tokio::spawn(app.run_until_stopped(async move {
             let _ = stopped.await;
@@ -332,6 +336,7 @@ impl TestApp {
             addr,
             url: format!("http://{addr}"),
             state,
+            io,
             stop: Some(stop),
             server,
         }
@@ -345,6 +350,23 @@ impl TestApp {
             .await
             .expect("realtime stops within 15 s");
         result.expect("server task").expect("server result");
+    }
+
+    /// Ends the instance the way a crash does: no goodbye to the broker or
+    /// the clients (its tasks are dropped mid-flight).
+    pub async fn crash(mut self) {
+        self.stop.take();
+        self.server.abort();
+        let _ = (&mut self.server).await;
+    }
+
+    /// The value of an unlabelled metric.
+    pub async fn metric(&self, name: &str) -> i64 {
+        let (_, body) = self.get("/metrics").await;
+        body.lines()
+            .find_map(|line| line.strip_prefix(&format!("{name} ")))
+            .and_then(|value| value.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no metric {name} in {body}"))
     }
 
     pub async fn get(&self, path: &str) -> (u16, String) {
@@ -389,11 +411,14 @@ pub enum Auth<'a> {
 #[derive(Default, Clone)]
 pub struct Options<'a> {
     pub origin: Option<&'a str>,
+    pub sec_fetch_site: Option<&'a str>,
     pub transports: Option<&'a str>,
     pub reconnect: bool,
     pub wire: bool,
     /// Re-join rooms with `since` after every reconnect (`RECOVER=1`).
     pub recover: bool,
+    /// `[[event, data], ...]` emitted inside the first `connect` callback.
+    pub on_connect: Option<Value>,
 }
 
 impl Client {
@@ -421,6 +446,9 @@ impl Client {
         if let Some(origin) = options.origin {
             command.env("ORIGIN", origin);
         }
+        if let Some(site) = options.sec_fetch_site {
+            command.env("SEC_FETCH_SITE", site);
+        }
         if let Some(transports) = options.transports {
             command.env("TRANSPORTS", transports);
         }
@@ -432,6 +460,9 @@ impl Client {
         }
         if options.recover {
             command.env("RECOVER", "1");
+        }
+        if let Some(on_connect) = &options.on_connect {
+            command.env("ON_CONNECT", on_connect.to_string());
         }
         let mut child = command.spawn().expect("node is installed (Node 20)");
         let stdin = child.stdin.take().expect("stdin");
@@ -543,6 +574,33 @@ impl Client {
         self.ack(reference, event).await
     }
 
+    /// Emits with an ack without waiting for it; [`Client::ack_of`] reads it.
+    pub async fn emit_nowait(&mut self, event: &str, data: Value) -> u64 {
+        self.next_ref += 1;
+        let reference = self.next_ref;
+        self.send(json!({"cmd": "emit", "ref": reference, "event": event, "data": data}))
+            .await;
+        reference
+    }
+
+    /// The ack of an earlier emit (also if it already went by).
+    pub async fn ack_of(&mut self, reference: Value) -> Value {
+        if let Some(line) = self
+            .seen
+            .iter()
+            .find(|line| line["type"] == "ack" && line["ref"] == reference)
+        {
+            return line["data"].clone();
+        }
+        self.expect(
+            Duration::from_secs(10),
+            &format!("ack {reference}"),
+            |line| line["type"] == "ack" && line["ref"] == reference,
+        )
+        .await["data"]
+            .clone()
+    }
+
     async fn ack(&mut self, reference: u64, event: &str) -> Value {
         self.expect(
             Duration::from_secs(10),
@@ -580,6 +638,34 @@ pub async fn connect(url: &str, token: &str) -> Client {
     client
 }
 
+/// Waits (up to 15 s) until `condition` holds; panics with `what` if not.
+pub async fn eventually(what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !condition() {
+        assert!(Instant::now() < deadline, "never happened: {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Runs a Node script of `e2e/` to its end and returns its last stdout line.
+pub async fn node_script(script: &str, env: &[(&str, &str)]) -> Value {
+    let mut command = tokio::process::Command::new("node");
+    command
+        .arg(e2e_dir().join(script))
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true);
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    let output = tokio::time::timeout(Duration::from_secs(120), command.output())
+        .await
+        .expect("the script ends within 2 minutes")
+        .expect("node runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let last = stdout.lines().last().unwrap_or_default();
+    serde_json::from_str(last).unwrap_or_else(|_| panic!("{script} printed {stdout:?}"))
+}
+
 /// The error code of an ack (`None` when ok).
 pub fn error_code(ack: &Value) -> Option<String> {
     if ack["ok"] == true {
@@ -592,4 +678,25 @@ pub fn error_code(ack: &Value) -> Option<String> {
                 .to_owned(),
         )
     }
+}
+
+/// A hangout as if `hangout:create` had made it: an authentic id (minted with
+/// the instances' shared key), known to each of `apps`. Its room name.
+pub fn hangout(apps: &[&TestApp], label: &str) -> String {
+    let first = apps.first().expect("at least one instance");
+    let room = first.state.hangout_ids.mint().as_str().to_owned();
+    for app in apps {
+        app.state
+            .hangouts
+            .remember(realtime_service::rooms::hangouts::Hangout {
+                room: room.clone(),
+                name: label.to_owned(),
+                creator: realtime_service::rooms::Member {
+                    id: Some(label.to_owned()),
+                    name: None,
+                },
+                created_at: 0,
+            });
+    }
+    room
 }

@@ -3,10 +3,13 @@
 
 mod helpers;
 
+mod bounds;
 mod connect;
 mod hangouts;
 mod instances;
 mod operations;
+mod races;
+mod raw;
 mod recheck;
 mod recovery;
 mod revocation;
