@@ -57,6 +57,8 @@ impl EventError {
             Self::Grant(GrantError::Missing) => "grant_required",
             Self::Grant(GrantError::Invalid) => "grant_invalid",
             Self::Grant(GrantError::Mismatch) => "forbidden",
+            Self::Grant(GrantError::NotMember) => "not_a_member",
+            Self::Grant(GrantError::Unavailable) => "unavailable",
             Self::HangoutLimit(_) => "hangout_limit",
             Self::UnknownEvent(_) => "unknown_event",
             Self::NoSession => "unauthorized",
@@ -153,12 +155,12 @@ async fn do_join(
 ) -> Reply {
     let (conn, request): (_, JoinRequest) = prepare(socket, data)?;
     let room = parse_room(&request.room)?;
-    if room.kind() == RoomKind::Group {
-        state
-            .grant_keys
-            .verify(request.grant.as_deref(), &conn.identity.user, &room)
-            .map_err(EventError::Grant)?;
-    }
+    let admitted = if room.kind() == RoomKind::Group {
+        let grant = request.grant.as_deref();
+        Some(crate::groups::admit(state, &conn, &room, grant).await.map_err(EventError::Grant)?)
+    } else {
+        None
+    };
     let newly_joined = {
         let mut rooms = conn.rooms();
         if rooms.contains(&room) {
@@ -183,6 +185,9 @@ async fn do_join(
             announce_presence(socket, state, &room, member.clone(), Presence::Joined).await;
             relay_presence(state, &room, member, true).await;
         }
+    }
+    if let Some(admitted) = admitted {
+        crate::groups::joined(state, socket, &room, admitted).await;
     }
     Ok(json!({
         "room": room.as_str(),

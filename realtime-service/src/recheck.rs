@@ -5,6 +5,7 @@
 //! simply expired). Calls run with bounded concurrency so a big instance
 //! does not flood session-store; if session-store is down, sockets stay
 //! (we cannot tell, and logging everyone out during an outage is worse).
+//! Each tick also re-checks group memberships (`groups::recheck`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -30,6 +31,7 @@ pub async fn run(state: Arc<AppState>, io: SocketIo, interval: Duration, stop: C
             () = stop.cancelled() => return,
         }
         round(&state, &io).await;
+        crate::groups::recheck_round(&state, &io).await;
     }
 }
 

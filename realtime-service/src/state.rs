@@ -10,6 +10,7 @@ use crate::broker::relay::Relay;
 use crate::config::Limits;
 use crate::domain::alias::AliasKey;
 use crate::domain::grant::GrantKeys;
+use crate::groups::Groups;
 use crate::limits::IpLimiter;
 use crate::metrics::Metrics;
 use crate::rooms::history::History;
@@ -34,6 +35,8 @@ pub struct AppState {
     pub history: History,
     pub hangout_quota: HangoutQuota,
     pub relay: Relay,
+    /// Group membership (GroupStore client), grant expiries, removals.
+    pub groups: Groups,
     /// Whether the session-event consumer is attached to the broker.
     pub session_events_up: AtomicBool,
 }

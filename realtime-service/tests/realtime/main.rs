@@ -4,6 +4,7 @@
 mod helpers;
 
 mod connect;
+mod groups;
 mod instances;
 mod operations;
 mod revocation;

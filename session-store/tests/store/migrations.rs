@@ -13,7 +13,7 @@ async fn migrations_run_twice_and_their_sql_is_idempotent() {
         migrations::run(database.url(), &Default::default())
             .await
             .unwrap(),
-        3
+        4
     );
     assert_eq!(
         migrations::run(database.url(), &Default::default())
@@ -30,7 +30,7 @@ async fn migrations_run_twice_and_their_sql_is_idempotent() {
         migrations::run(database.url(), &Default::default())
             .await
             .unwrap(),
-        3
+        4
     );
     drop(db);
     database.drop_database().await;
@@ -76,7 +76,7 @@ async fn migrations_adopt_the_old_backend_tables() {
         migrations::run(database.url(), &Default::default())
             .await
             .unwrap(),
-        3
+        4
     );
 
     // Old data kept, old refresh tokens revoked, new columns present.
