@@ -157,7 +157,11 @@ async fn do_join(
     let room = parse_room(&request.room)?;
     let admitted = if room.kind() == RoomKind::Group {
         let grant = request.grant.as_deref();
-        Some(crate::groups::admit(state, &conn, &room, grant).await.map_err(EventError::Grant)?)
+        Some(
+            crate::groups::admit(state, &conn, &room, grant)
+                .await
+                .map_err(EventError::Grant)?,
+        )
     } else {
         None
     };

@@ -72,7 +72,9 @@ impl RoomGrantSigner {
                 bail!("each ROOM_GRANT_KEYS item must look like kid:secret");
             };
             if kid.is_empty() || secret.len() < 32 {
-                bail!("ROOM_GRANT_KEYS key {kid:?}: the kid must not be empty and the secret needs 32+ bytes");
+                bail!(
+                    "ROOM_GRANT_KEYS key {kid:?}: the kid must not be empty and the secret needs 32+ bytes"
+                );
             }
             if first.is_none() {
                 first = Some((kid.to_owned(), secret.to_owned()));
@@ -143,7 +145,10 @@ mod tests {
         assert_eq!(claims["room"], "group:g-1");
         let lifetime = claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap();
         assert_eq!(lifetime, 60);
-        assert_eq!(grant.expires_at.timestamp(), claims["exp"].as_i64().unwrap());
+        assert_eq!(
+            grant.expires_at.timestamp(),
+            claims["exp"].as_i64().unwrap()
+        );
     }
 
     #[test]

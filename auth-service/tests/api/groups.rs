@@ -97,7 +97,14 @@ async fn call(
 }
 
 async fn create(app: &TestApp, token: &str, name: &str) -> String {
-    let response = call(app, reqwest::Method::POST, "/api/groups", token, Some(json!({"name": name}))).await;
+    let response = call(
+        app,
+        reqwest::Method::POST,
+        "/api/groups",
+        token,
+        Some(json!({"name": name})),
+    )
+    .await;
     assert_eq!(response.status(), 201);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["success"], true, "{body}");
@@ -127,7 +134,14 @@ async fn remove(app: &TestApp, token: &str, group: &str, user: &str) -> reqwest:
 }
 
 async fn get(app: &TestApp, token: &str, group: &str) -> reqwest::Response {
-    call(app, reqwest::Method::GET, &format!("/api/groups/{group}"), token, None).await
+    call(
+        app,
+        reqwest::Method::GET,
+        &format!("/api/groups/{group}"),
+        token,
+        None,
+    )
+    .await
 }
 
 async fn grant(app: &TestApp, token: &str, group: &str) -> reqwest::Response {
@@ -158,7 +172,11 @@ async fn owners_manage_members_and_other_users_see_nothing() {
     let env = TestEnv::spawn().await;
     let mut events = GroupEvents::bind(&env.app.exchange).await;
     let app = &env.app;
-    let (alice, bob, carol) = (app.bridged().await, app.bridged().await, app.bridged().await);
+    let (alice, bob, carol) = (
+        app.bridged().await,
+        app.bridged().await,
+        app.bridged().await,
+    );
     let group = create(app, &alice.access_token, "  Book club ").await;
 
     let seen = get(app, &alice.access_token, &group).await;
@@ -170,7 +188,12 @@ async fn owners_manage_members_and_other_users_see_nothing() {
     assert_eq!(body["members"][0]["role"], "owner");
 
     // Another user's group looks exactly like an unknown one.
-    let foreign = assert_failure(get(app, &bob.access_token, &group).await, 404, "group_not_found").await;
+    let foreign = assert_failure(
+        get(app, &bob.access_token, &group).await,
+        404,
+        "group_not_found",
+    )
+    .await;
     let unknown = assert_failure(
         get(app, &bob.access_token, &uuid::Uuid::new_v4().to_string()).await,
         404,
@@ -179,10 +202,27 @@ async fn owners_manage_members_and_other_users_see_nothing() {
     .await;
     assert_eq!(foreign, unknown);
     assert!(list_ids(app, &bob.access_token).await.is_empty());
-    assert_failure(add(app, &bob.access_token, &group, &bob.user_id).await, 404, "group_not_found").await;
-    assert_failure(grant(app, &bob.access_token, &group).await, 404, "group_not_found").await;
     assert_failure(
-        call(app, reqwest::Method::DELETE, &format!("/api/groups/{group}"), &bob.access_token, None).await,
+        add(app, &bob.access_token, &group, &bob.user_id).await,
+        404,
+        "group_not_found",
+    )
+    .await;
+    assert_failure(
+        grant(app, &bob.access_token, &group).await,
+        404,
+        "group_not_found",
+    )
+    .await;
+    assert_failure(
+        call(
+            app,
+            reqwest::Method::DELETE,
+            &format!("/api/groups/{group}"),
+            &bob.access_token,
+            None,
+        )
+        .await,
         404,
         "group_not_found",
     )
@@ -194,15 +234,36 @@ async fn owners_manage_members_and_other_users_see_nothing() {
     let added: Value = added.json().await.unwrap();
     assert_eq!(added["added"], true);
     assert_eq!(added["member"]["role"], "member");
-    let again: Value = add(app, &alice.access_token, &group, &bob.user_id).await.json().await.unwrap();
+    let again: Value = add(app, &alice.access_token, &group, &bob.user_id)
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(again["added"], false);
     assert_eq!(list_ids(app, &bob.access_token).await, vec![group.clone()]);
 
     // A member can neither add nor remove others, nor delete; the owner cannot leave.
-    assert_failure(add(app, &bob.access_token, &group, &carol.user_id).await, 403, "forbidden").await;
-    assert_failure(remove(app, &bob.access_token, &group, &alice.user_id).await, 403, "forbidden").await;
     assert_failure(
-        call(app, reqwest::Method::DELETE, &format!("/api/groups/{group}"), &bob.access_token, None).await,
+        add(app, &bob.access_token, &group, &carol.user_id).await,
+        403,
+        "forbidden",
+    )
+    .await;
+    assert_failure(
+        remove(app, &bob.access_token, &group, &alice.user_id).await,
+        403,
+        "forbidden",
+    )
+    .await;
+    assert_failure(
+        call(
+            app,
+            reqwest::Method::DELETE,
+            &format!("/api/groups/{group}"),
+            &bob.access_token,
+            None,
+        )
+        .await,
         403,
         "forbidden",
     )
@@ -229,23 +290,56 @@ async fn owners_manage_members_and_other_users_see_nothing() {
     assert_eq!(event.data.group_id, group);
     assert_eq!(event.data.user_id, bob.user_id);
     assert_eq!(event.data.reason.as_deref(), Some("left"));
-    assert_failure(get(app, &bob.access_token, &group).await, 404, "group_not_found").await;
+    assert_failure(
+        get(app, &bob.access_token, &group).await,
+        404,
+        "group_not_found",
+    )
+    .await;
 
     // The owner removes carol; deleting announces everyone left.
     add(app, &alice.access_token, &group, &carol.user_id).await;
     add(app, &alice.access_token, &group, &bob.user_id).await;
-    assert_eq!(remove(app, &alice.access_token, &group, &carol.user_id).await.status(), 200);
+    assert_eq!(
+        remove(app, &alice.access_token, &group, &carol.user_id)
+            .await
+            .status(),
+        200
+    );
     let (_, event) = events.next().await;
-    assert_eq!((event.data.user_id.as_str(), event.data.reason.as_deref()), (carol.user_id.as_str(), Some("removed")));
-    let deleted = call(app, reqwest::Method::DELETE, &format!("/api/groups/{group}"), &alice.access_token, None).await;
+    assert_eq!(
+        (event.data.user_id.as_str(), event.data.reason.as_deref()),
+        (carol.user_id.as_str(), Some("removed"))
+    );
+    let deleted = call(
+        app,
+        reqwest::Method::DELETE,
+        &format!("/api/groups/{group}"),
+        &alice.access_token,
+        None,
+    )
+    .await;
     assert_eq!(deleted.status(), 200);
     let mut gone = vec![events.next().await.1, events.next().await.1];
     gone.sort_by(|a, b| a.data.user_id.cmp(&b.data.user_id));
     let mut expected = vec![alice.user_id.clone(), bob.user_id.clone()];
     expected.sort();
-    assert_eq!(gone.iter().map(|e| e.data.user_id.clone()).collect::<Vec<_>>(), expected);
-    assert!(gone.iter().all(|e| e.data.reason.as_deref() == Some("group_deleted")));
-    assert_failure(get(app, &alice.access_token, &group).await, 404, "group_not_found").await;
+    assert_eq!(
+        gone.iter()
+            .map(|e| e.data.user_id.clone())
+            .collect::<Vec<_>>(),
+        expected
+    );
+    assert!(
+        gone.iter()
+            .all(|e| e.data.reason.as_deref() == Some("group_deleted"))
+    );
+    assert_failure(
+        get(app, &alice.access_token, &group).await,
+        404,
+        "group_not_found",
+    )
+    .await;
 
     events.close().await;
     env.stop().await;
@@ -260,7 +354,10 @@ async fn grants_go_to_live_members_only() {
 
     let response = grant(app, &alice.access_token, &group).await;
     assert_eq!(response.status(), 200);
-    assert_eq!(response.headers()["cache-control"].to_str().unwrap(), "no-store");
+    assert_eq!(
+        response.headers()["cache-control"].to_str().unwrap(),
+        "no-store"
+    );
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["room"], format!("group:{group}"));
     let token = body["grant"].as_str().unwrap();
@@ -279,26 +376,47 @@ async fn grants_go_to_live_members_only() {
     assert_eq!(claims["room"], format!("group:{group}"));
     let lifetime = claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap();
     assert_eq!(lifetime, 60, "ROOM_GRANT_TTL of the test app");
-    let expires_at = chrono::DateTime::parse_from_rfc3339(body["expires_at"].as_str().unwrap()).unwrap();
+    let expires_at =
+        chrono::DateTime::parse_from_rfc3339(body["expires_at"].as_str().unwrap()).unwrap();
     assert_eq!(expires_at.timestamp(), claims["exp"].as_i64().unwrap());
 
     // A non-member, a removed member: nothing.
-    assert_failure(grant(app, &bob.access_token, &group).await, 404, "group_not_found").await;
+    assert_failure(
+        grant(app, &bob.access_token, &group).await,
+        404,
+        "group_not_found",
+    )
+    .await;
     add(app, &alice.access_token, &group, &bob.user_id).await;
     assert_eq!(grant(app, &bob.access_token, &group).await.status(), 200);
     remove(app, &alice.access_token, &group, &bob.user_id).await;
-    assert_failure(grant(app, &bob.access_token, &group).await, 404, "group_not_found").await;
+    assert_failure(
+        grant(app, &bob.access_token, &group).await,
+        404,
+        "group_not_found",
+    )
+    .await;
 
     // A logged-out member's still-valid access token gets nothing either.
     assert_eq!(app.logout(&alice.access_token, "local").await.status(), 200);
-    assert_failure(grant(app, &alice.access_token, &group).await, 401, "session_revoked").await;
+    assert_failure(
+        grant(app, &alice.access_token, &group).await,
+        401,
+        "session_revoked",
+    )
+    .await;
     env.stop().await;
 
     // Without ROOM_GRANT_KEYS: groups work, grants are 503 with a clear code.
     let env = TestEnv::spawn_with(|settings| settings.room_grants = None).await;
     let carol = env.app.bridged().await;
     let group = create(&env.app, &carol.access_token, "g").await;
-    assert_failure(grant(&env.app, &carol.access_token, &group).await, 503, "group_chats_disabled").await;
+    assert_failure(
+        grant(&env.app, &carol.access_token, &group).await,
+        503,
+        "group_chats_disabled",
+    )
+    .await;
     env.stop().await;
 }
 
@@ -310,11 +428,30 @@ async fn malformed_ids_and_bodies_get_the_envelope() {
     let token = &alice.access_token;
     let group = create(app, token, "g").await;
 
-    for body in [json!({}), json!({"name": 5}), json!({"name": ""}), json!({"name": "x".repeat(101)}), json!({"name": "a\u{0}b"})] {
-        let response = call(app, reqwest::Method::POST, "/api/groups", token, Some(body.clone())).await;
+    for body in [
+        json!({}),
+        json!({"name": 5}),
+        json!({"name": ""}),
+        json!({"name": "x".repeat(101)}),
+        json!({"name": "a\u{0}b"}),
+    ] {
+        let response = call(
+            app,
+            reqwest::Method::POST,
+            "/api/groups",
+            token,
+            Some(body.clone()),
+        )
+        .await;
         assert_failure(response, 400, "bad_request").await;
     }
-    let empty = app.client.post(app.url("/api/groups")).bearer_auth(token).send().await.unwrap();
+    let empty = app
+        .client
+        .post(app.url("/api/groups"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
     assert_failure(empty, 400, "bad_request").await;
     let text = app
         .client
@@ -340,9 +477,20 @@ async fn malformed_ids_and_bodies_get_the_envelope() {
     for bad in ["a%20b", "a:b", "%C3%A9", "a".repeat(65).as_str()] {
         assert_failure(get(app, token, bad).await, 404, "group_not_found").await;
         assert_failure(grant(app, token, bad).await, 404, "group_not_found").await;
-        assert_failure(add(app, token, bad, "someone").await, 404, "group_not_found").await;
+        assert_failure(
+            add(app, token, bad, "someone").await,
+            404,
+            "group_not_found",
+        )
+        .await;
     }
-    for body in [json!({}), json!({"user_id": ""}), json!({"user_id": "a b"}), json!({"user_id": 7}), json!({"user_id": "u".repeat(256)})] {
+    for body in [
+        json!({}),
+        json!({"user_id": ""}),
+        json!({"user_id": "a b"}),
+        json!({"user_id": 7}),
+        json!({"user_id": "u".repeat(256)}),
+    ] {
         let response = call(
             app,
             reqwest::Method::POST,
@@ -353,7 +501,12 @@ async fn malformed_ids_and_bodies_get_the_envelope() {
         .await;
         assert_failure(response, 400, "bad_request").await;
     }
-    assert_failure(remove(app, token, &group, "a%20b").await, 404, "member_not_found").await;
+    assert_failure(
+        remove(app, token, &group, "a%20b").await,
+        404,
+        "member_not_found",
+    )
+    .await;
 
     // Credentials and Origin as everywhere: none is 401, a cookie write needs
     // an allowed Origin, a foreign Origin is refused first.

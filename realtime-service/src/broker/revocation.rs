@@ -95,7 +95,9 @@ async fn consume(
             () = stop.cancelled() => return Ok(()),
         };
         match delivery {
-            Some(Ok(delivery)) if crate::groups::consumer::is_group_event(delivery.routing_key.as_str()) => {
+            Some(Ok(delivery))
+                if crate::groups::consumer::is_group_event(delivery.routing_key.as_str()) =>
+            {
                 crate::groups::consumer::handle(state, io, seen, &delivery.data).await;
             }
             Some(Ok(delivery)) => handle(state, io, seen, &delivery.data),

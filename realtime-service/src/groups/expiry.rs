@@ -25,13 +25,13 @@ pub async fn joined(
     room: &RoomName,
     admitted: Admitted,
 ) {
-    let Some(conn) = socket
-        .extensions
-        .get::<Arc<crate::connection::Conn>>()
-    else {
+    let Some(conn) = socket.extensions.get::<Arc<crate::connection::Conn>>() else {
         return;
     };
-    let key = (room.as_str().to_owned(), conn.identity.user.as_str().to_owned());
+    let key = (
+        room.as_str().to_owned(),
+        conn.identity.user.as_str().to_owned(),
+    );
     if state
         .groups
         .removed

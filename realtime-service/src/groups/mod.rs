@@ -103,7 +103,9 @@ impl Groups {
                 Ok(response) => {
                     let found = response.into_inner().is_member;
                     if found.len() != chunk.len() {
-                        tracing::warn!("session-store answered a membership batch of the wrong size");
+                        tracing::warn!(
+                            "session-store answered a membership batch of the wrong size"
+                        );
                         return None;
                     }
                     answers.extend(found);
@@ -120,5 +122,7 @@ impl Groups {
 
 /// The group id of a `group:<id>` room.
 pub fn group_id(room: &RoomName) -> &str {
-    room.as_str().strip_prefix("group:").unwrap_or(room.as_str())
+    room.as_str()
+        .strip_prefix("group:")
+        .unwrap_or(room.as_str())
 }

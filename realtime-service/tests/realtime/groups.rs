@@ -143,7 +143,10 @@ async fn a_removed_member_is_evicted_within_a_second_and_cannot_come_back() {
     config.jwks_url = auth.jwks_url();
     let app = TestApp::spawn(config).await;
 
-    let (alice, bob) = (uuid::Uuid::new_v4().to_string(), uuid::Uuid::new_v4().to_string());
+    let (alice, bob) = (
+        uuid::Uuid::new_v4().to_string(),
+        uuid::Uuid::new_v4().to_string(),
+    );
     let (alice_token, _, _) = auth
         .bridge(&supabase_token(&alice, &uuid::Uuid::new_v4().to_string()))
         .await;
@@ -162,7 +165,10 @@ async fn a_removed_member_is_evicted_within_a_second_and_cannot_come_back() {
         .json()
         .await
         .expect("json");
-    let group = created["group"]["id"].as_str().expect("group id").to_owned();
+    let group = created["group"]["id"]
+        .as_str()
+        .expect("group id")
+        .to_owned();
     let added = auth
         .http
         .post(api(&format!("/api/groups/{group}/members")))
@@ -179,8 +185,16 @@ async fn a_removed_member_is_evicted_within_a_second_and_cannot_come_back() {
             .bearer_auth(token);
         async move { request.send().await.expect("grant") }
     };
-    let alice_grant: Value = grant_of(alice_token.clone()).await.json().await.expect("json");
-    let bob_grant: Value = grant_of(bob_token.clone()).await.json().await.expect("json");
+    let alice_grant: Value = grant_of(alice_token.clone())
+        .await
+        .json()
+        .await
+        .expect("json");
+    let bob_grant: Value = grant_of(bob_token.clone())
+        .await
+        .json()
+        .await
+        .expect("json");
     let room = format!("group:{group}");
     assert_eq!(bob_grant["room"], room.as_str());
 
@@ -232,7 +246,8 @@ async fn a_removed_member_is_evicted_within_a_second_and_cannot_come_back() {
     assert_eq!(still["ok"], true, "{still}");
     assert!(
         bob_tab
-            .maybe(Duration::from_millis(500), |line| line["event"] == "room:message")
+            .maybe(Duration::from_millis(500), |line| line["event"]
+                == "room:message")
             .await
             .is_none(),
         "a removed member still hears the room"
@@ -240,9 +255,16 @@ async fn a_removed_member_is_evicted_within_a_second_and_cannot_come_back() {
 
     // The old grant has not expired, yet it no longer admits; no new grant.
     let rejoin = bob_tab
-        .emit("room:join", json!({"room": room, "grant": bob_grant["grant"]}))
+        .emit(
+            "room:join",
+            json!({"room": room, "grant": bob_grant["grant"]}),
+        )
         .await;
-    assert_eq!(error_code(&rejoin).as_deref(), Some("not_a_member"), "{rejoin}");
+    assert_eq!(
+        error_code(&rejoin).as_deref(),
+        Some("not_a_member"),
+        "{rejoin}"
+    );
     let no_grant = grant_of(bob_token.clone()).await;
     assert_eq!(no_grant.status(), 404);
 
@@ -282,7 +304,10 @@ async fn the_recheck_evicts_a_removed_member_when_the_event_is_lost() {
     let mut lost = connect(&app.url, &backend.jwks.token("lost", &lost_sid, None)).await;
     for (client, user) in [(&mut olga, "olga"), (&mut lost, "lost")] {
         let joined = client
-            .emit("room:join", json!({"room": room, "grant": grant(user, &room)}))
+            .emit(
+                "room:join",
+                json!({"room": room, "grant": grant(user, &room)}),
+            )
             .await;
         assert_eq!(joined["ok"], true, "{joined}");
     }
@@ -317,11 +342,15 @@ async fn a_member_leaves_at_grant_expiry_unless_a_fresh_grant_extends_it() {
     let mut tess = connect(&app.url, &backend.jwks.token("tess", &sid, None)).await;
 
     let short = grant_for("tess", &room, 2);
-    let joined = tess.emit("room:join", json!({"room": room, "grant": short})).await;
+    let joined = tess
+        .emit("room:join", json!({"room": room, "grant": short}))
+        .await;
     assert_eq!(joined["ok"], true, "{joined}");
     // Extended by a join with a longer grant: no eviction at the first exp.
     let longer = grant_for("tess", &room, 5);
-    let extended = tess.emit("room:join", json!({"room": room, "grant": longer})).await;
+    let extended = tess
+        .emit("room:join", json!({"room": room, "grant": longer}))
+        .await;
     assert_eq!(extended["ok"], true, "{extended}");
     assert!(
         no_room_left(&mut tess, Duration::from_secs(3)).await,
@@ -329,13 +358,24 @@ async fn a_member_leaves_at_grant_expiry_unless_a_fresh_grant_extends_it() {
     );
     let left = room_left(&mut tess, &room, Duration::from_secs(6)).await;
     assert_eq!(left["reason"], "grant_expired");
-    let out = tess.emit("room:message", json!({"room": room, "text": "x"})).await;
+    let out = tess
+        .emit("room:message", json!({"room": room, "text": "x"}))
+        .await;
     assert_eq!(error_code(&out).as_deref(), Some("not_in_room"));
     // Past its expiry (even within the verifier's leeway) the grant is dead.
-    let again = tess.emit("room:join", json!({"room": room, "grant": longer})).await;
-    assert_eq!(error_code(&again).as_deref(), Some("grant_invalid"), "{again}");
+    let again = tess
+        .emit("room:join", json!({"room": room, "grant": longer}))
+        .await;
+    assert_eq!(
+        error_code(&again).as_deref(),
+        Some("grant_invalid"),
+        "{again}"
+    );
     let fresh = tess
-        .emit("room:join", json!({"room": room, "grant": grant("tess", &room)}))
+        .emit(
+            "room:join",
+            json!({"room": room, "grant": grant("tess", &room)}),
+        )
         .await;
     assert_eq!(fresh["ok"], true, "{fresh}");
     tess.close().await;
@@ -360,19 +400,37 @@ async fn an_event_evicts_the_user_everywhere_and_only_them() {
     let mut mia_one = connect(&first.url, &mia_token).await;
     let mut mia_two = connect(&second.url, &mia_token).await;
     let mut owen = connect(&second.url, &backend.jwks.token("owen", &owen_sid, None)).await;
-    for (client, user) in [(&mut mia_one, "mia"), (&mut mia_two, "mia"), (&mut owen, "owen")] {
+    for (client, user) in [
+        (&mut mia_one, "mia"),
+        (&mut mia_two, "mia"),
+        (&mut owen, "owen"),
+    ] {
         let joined = client
-            .emit("room:join", json!({"room": room, "grant": grant(user, &room)}))
+            .emit(
+                "room:join",
+                json!({"room": room, "grant": grant(user, &room)}),
+            )
             .await;
         assert_eq!(joined["ok"], true, "{joined}");
     }
     // A stranger with a correctly signed grant is still not a member.
     let stranger_sid = backend.session("stranger").await;
-    let mut stranger = connect(&first.url, &backend.jwks.token("stranger", &stranger_sid, None)).await;
+    let mut stranger = connect(
+        &first.url,
+        &backend.jwks.token("stranger", &stranger_sid, None),
+    )
+    .await;
     let refused = stranger
-        .emit("room:join", json!({"room": room, "grant": grant("stranger", &room)}))
+        .emit(
+            "room:join",
+            json!({"room": room, "grant": grant("stranger", &room)}),
+        )
         .await;
-    assert_eq!(error_code(&refused).as_deref(), Some("not_a_member"), "{refused}");
+    assert_eq!(
+        error_code(&refused).as_deref(),
+        Some("not_a_member"),
+        "{refused}"
+    );
 
     // Garbage and events about other groups or users: nobody leaves.
     publish_raw(&backend, GROUP_MEMBER_REMOVED_KEY, b"{not json").await;

@@ -180,7 +180,10 @@ impl Repository {
             .optional()?
             .ok_or(GroupError::NotFound)?;
         let members = members_of(&mut conn, group).await?;
-        if !members.iter().any(|member| member.user_id == actor.as_str()) {
+        if !members
+            .iter()
+            .any(|member| member.user_id == actor.as_str())
+        {
             // Removed between the two reads.
             return Err(GroupError::NotFound);
         }

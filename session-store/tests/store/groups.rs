@@ -1,6 +1,7 @@
 //! Group chats over gRPC: who may see and change a group, what malformed
 //! input gets, and what concurrent changes to one group leave behind.
 
+use futures::StreamExt;
 use nexus_proto::session_v1 as pb;
 use tonic::Code;
 
@@ -22,7 +23,11 @@ fn group_id(group: &pb::GroupWithMembers) -> String {
     group.group.as_ref().expect("group").id.clone()
 }
 
-async fn get(store: &TestStore, group: &str, actor: &str) -> Result<pb::GroupWithMembers, tonic::Status> {
+async fn get(
+    store: &TestStore,
+    group: &str,
+    actor: &str,
+) -> Result<pb::GroupWithMembers, tonic::Status> {
     store
         .group_client()
         .get_group(pb::GetGroupRequest {
@@ -33,7 +38,12 @@ async fn get(store: &TestStore, group: &str, actor: &str) -> Result<pb::GroupWit
         .map(tonic::Response::into_inner)
 }
 
-async fn add(store: &TestStore, group: &str, actor: &str, user: &str) -> Result<pb::AddGroupMemberResponse, tonic::Status> {
+async fn add(
+    store: &TestStore,
+    group: &str,
+    actor: &str,
+    user: &str,
+) -> Result<pb::AddGroupMemberResponse, tonic::Status> {
     store
         .group_client()
         .add_group_member(pb::AddGroupMemberRequest {
@@ -45,7 +55,12 @@ async fn add(store: &TestStore, group: &str, actor: &str, user: &str) -> Result<
         .map(tonic::Response::into_inner)
 }
 
-async fn remove(store: &TestStore, group: &str, actor: &str, user: &str) -> Result<pb::RemoveGroupMemberResponse, tonic::Status> {
+async fn remove(
+    store: &TestStore,
+    group: &str,
+    actor: &str,
+    user: &str,
+) -> Result<pb::RemoveGroupMemberResponse, tonic::Status> {
     store
         .group_client()
         .remove_group_member(pb::RemoveGroupMemberRequest {
@@ -57,7 +72,11 @@ async fn remove(store: &TestStore, group: &str, actor: &str, user: &str) -> Resu
         .map(tonic::Response::into_inner)
 }
 
-async fn delete(store: &TestStore, group: &str, actor: &str) -> Result<pb::DeleteGroupResponse, tonic::Status> {
+async fn delete(
+    store: &TestStore,
+    group: &str,
+    actor: &str,
+) -> Result<pb::DeleteGroupResponse, tonic::Status> {
     store
         .group_client()
         .delete_group(pb::DeleteGroupRequest {
@@ -115,8 +134,14 @@ async fn owners_manage_members_and_members_may_only_leave() {
         (foreign.code(), foreign.message()),
         (unknown.code(), unknown.message())
     );
-    assert_eq!(add(&store, &id, &bob, &bob).await.unwrap_err().code(), Code::NotFound);
-    assert_eq!(delete(&store, &id, &bob).await.unwrap_err().code(), Code::NotFound);
+    assert_eq!(
+        add(&store, &id, &bob, &bob).await.unwrap_err().code(),
+        Code::NotFound
+    );
+    assert_eq!(
+        delete(&store, &id, &bob).await.unwrap_err().code(),
+        Code::NotFound
+    );
 
     // The owner adds; adding again is not an error and changes nothing.
     let added = add(&store, &id, &alice, &bob).await.unwrap();
@@ -143,27 +168,40 @@ async fn owners_manage_members_and_members_may_only_leave() {
     );
     // The owner cannot leave (delete the group instead).
     assert_eq!(
-        remove(&store, &id, &alice, &alice).await.unwrap_err().code(),
+        remove(&store, &id, &alice, &alice)
+            .await
+            .unwrap_err()
+            .code(),
         Code::FailedPrecondition
     );
     // Removing someone who is not a member: NOT_FOUND.
     assert_eq!(
-        remove(&store, &id, &alice, &carol).await.unwrap_err().code(),
+        remove(&store, &id, &alice, &carol)
+            .await
+            .unwrap_err()
+            .code(),
         Code::NotFound
     );
 
     // Lists: only one's own groups.
     let listed = store
         .group_client()
-        .list_user_groups(pb::ListUserGroupsRequest { user_id: bob.clone() })
+        .list_user_groups(pb::ListUserGroupsRequest {
+            user_id: bob.clone(),
+        })
         .await
         .unwrap()
         .into_inner()
         .groups;
-    assert_eq!(listed.iter().map(|g| g.id.clone()).collect::<Vec<_>>(), vec![id.clone()]);
+    assert_eq!(
+        listed.iter().map(|g| g.id.clone()).collect::<Vec<_>>(),
+        vec![id.clone()]
+    );
     let carols = store
         .group_client()
-        .list_user_groups(pb::ListUserGroupsRequest { user_id: carol.clone() })
+        .list_user_groups(pb::ListUserGroupsRequest {
+            user_id: carol.clone(),
+        })
         .await
         .unwrap()
         .into_inner()
@@ -172,9 +210,18 @@ async fn owners_manage_members_and_members_may_only_leave() {
 
     // Bob leaves; then he sees nothing of the group and cannot leave twice.
     remove(&store, &id, &bob, &bob).await.unwrap();
-    assert_eq!(get(&store, &id, &bob).await.unwrap_err().code(), Code::NotFound);
-    assert_eq!(remove(&store, &id, &bob, &bob).await.unwrap_err().code(), Code::NotFound);
-    assert_eq!(check(&store, &[(&id, &alice), (&id, &bob)]).await.unwrap(), vec![true, false]);
+    assert_eq!(
+        get(&store, &id, &bob).await.unwrap_err().code(),
+        Code::NotFound
+    );
+    assert_eq!(
+        remove(&store, &id, &bob, &bob).await.unwrap_err().code(),
+        Code::NotFound
+    );
+    assert_eq!(
+        check(&store, &[(&id, &alice), (&id, &bob)]).await.unwrap(),
+        vec![true, false]
+    );
 
     // The owner removes a member; deleting returns everyone who was in it.
     add(&store, &id, &alice, &carol).await.unwrap();
@@ -184,7 +231,10 @@ async fn owners_manage_members_and_members_may_only_leave() {
     let mut gone = delete(&store, &id, &alice).await.unwrap().removed_user_ids;
     gone.sort();
     assert_eq!(gone, both);
-    assert_eq!(get(&store, &id, &alice).await.unwrap_err().code(), Code::NotFound);
+    assert_eq!(
+        get(&store, &id, &alice).await.unwrap_err().code(),
+        Code::NotFound
+    );
     assert_eq!(check(&store, &[(&id, &alice)]).await.unwrap(), vec![false]);
     store.stop().await;
 }
@@ -215,18 +265,34 @@ async fn malformed_input_is_invalid_argument_without_echo() {
     for bad_id in ["", "group:1", "a b", "../x", "a".repeat(65).as_str(), "é"] {
         let error = get(&store, bad_id, &alice).await.unwrap_err();
         assert_eq!(error.code(), Code::InvalidArgument, "{bad_id:?}");
-        assert!(!error.message().contains(bad_id) || bad_id.is_empty(), "{}", error.message());
+        assert!(
+            !error.message().contains(bad_id) || bad_id.is_empty(),
+            "{}",
+            error.message()
+        );
     }
     let id = group_id(&create_group(&store, &alice, "g").await);
     assert_eq!(
-        add(&store, &id, &alice, &"u".repeat(256)).await.unwrap_err().code(),
+        add(&store, &id, &alice, &"u".repeat(256))
+            .await
+            .unwrap_err()
+            .code(),
         Code::InvalidArgument
     );
     let many: Vec<(&str, &str)> = (0..1001).map(|_| (id.as_str(), alice.as_str())).collect();
-    assert_eq!(check(&store, &many).await.unwrap_err().code(), Code::InvalidArgument);
-    assert_eq!(check::<&str, &str>(&store, &[]).await.unwrap(), Vec::<bool>::new());
     assert_eq!(
-        check(&store, &[(&id, "bad user")]).await.unwrap_err().code(),
+        check(&store, &many).await.unwrap_err().code(),
+        Code::InvalidArgument
+    );
+    assert_eq!(
+        check::<&str, &str>(&store, &[]).await.unwrap(),
+        Vec::<bool>::new()
+    );
+    assert_eq!(
+        check(&store, &[(&id, "bad user")])
+            .await
+            .unwrap_err()
+            .code(),
         Code::InvalidArgument
     );
     store.stop().await;
@@ -268,7 +334,13 @@ async fn concurrent_changes_to_one_group_serialise() {
     // The member cap holds under concurrent adds.
     let full = group_id(&create_group(&store, &alice, "full").await);
     let users: Vec<String> = (0..300).map(|_| user()).collect();
-    let results = futures::future::join_all(users.iter().map(|u| add(&store, &full, &alice, u))).await;
+    // More at once than the pool holds connections (but not so many that
+    // they time out waiting for one): the group lock serialises them.
+    let results: Vec<_> =
+        futures::stream::iter(users.iter().map(|u| add(&store, &full, &alice, u)))
+            .buffer_unordered(24)
+            .collect()
+            .await;
     let added = results.iter().filter(|r| r.is_ok()).count();
     assert_eq!(added, 255, "256 members with the owner");
     for refused in results.iter().filter_map(|r| r.as_ref().err()) {
@@ -280,7 +352,10 @@ async fn concurrent_changes_to_one_group_serialise() {
     for _ in 0..20 {
         let group = group_id(&create_group(&store, &alice, "doomed").await);
         let late = user();
-        let (deleted, added) = tokio::join!(delete(&store, &group, &alice), add(&store, &group, &alice, &late));
+        let (deleted, added) = tokio::join!(
+            delete(&store, &group, &alice),
+            add(&store, &group, &alice, &late)
+        );
         let deleted = deleted.unwrap().removed_user_ids;
         match added {
             Ok(_) => assert!(deleted.contains(&late), "added before the deletion"),
@@ -289,7 +364,12 @@ async fn concurrent_changes_to_one_group_serialise() {
                 assert!(!deleted.contains(&late));
             }
         }
-        assert_eq!(check(&store, &[(&group, &late), (&group, &alice)]).await.unwrap(), vec![false, false]);
+        assert_eq!(
+            check(&store, &[(&group, &late), (&group, &alice)])
+                .await
+                .unwrap(),
+            vec![false, false]
+        );
     }
     store.stop().await;
 }
@@ -299,7 +379,7 @@ async fn a_user_owns_a_bounded_number_of_groups() {
     let store = TestStore::spawn().await;
     let alice = user();
     let mut client = store.group_client();
-    let results = futures::future::join_all((0..110).map(|i| {
+    let results: Vec<_> = futures::stream::iter((0..110).map(|i| {
         let mut client = client.clone();
         let alice = alice.clone();
         async move {
@@ -311,6 +391,8 @@ async fn a_user_owns_a_bounded_number_of_groups() {
                 .await
         }
     }))
+    .buffer_unordered(24)
+    .collect()
     .await;
     assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 100);
     let error = client

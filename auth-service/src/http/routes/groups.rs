@@ -271,10 +271,7 @@ pub async fn add_member(
         .map_err(|error| ApiError::BadRequest(format!("user_id: {error}")))?;
     let (member, added) = state.groups.add_member(&id, &caller.user, &user).await?;
     tracing::info!(user_id = %caller.user, group_id = %id, member = %user, added, "group member added");
-    Ok(HttpResponse::Ok().json(Success::new(
-        "Member added",
-        AddedBody { member, added },
-    )))
+    Ok(HttpResponse::Ok().json(Success::new("Member added", AddedBody { member, added })))
 }
 
 /// Removes a member: the owner removes anyone else, a member removes only
@@ -313,8 +310,14 @@ pub async fn remove_member(
     let id = group_id(&id)?;
     let user = UserId::parse(&user).map_err(|_| ApiError::MemberNotFound)?;
     state.groups.remove_member(&id, &caller.user, &user).await?;
-    let reason = if user == caller.user { "left" } else { "removed" };
-    state.events.publish_member_removed(&id, user.as_str(), reason);
+    let reason = if user == caller.user {
+        "left"
+    } else {
+        "removed"
+    };
+    state
+        .events
+        .publish_member_removed(&id, user.as_str(), reason);
     tracing::info!(user_id = %caller.user, group_id = %id, member = %user, reason, "group member removed");
     Ok(HttpResponse::Ok().json(Success::new(
         "Member removed",
