@@ -103,10 +103,11 @@ impl RoomGrantSigner {
         };
         let token =
             jsonwebtoken::encode(&header, &claims, &self.key).context("sign a room grant")?;
+        let expires_at = DateTime::from_timestamp(claims.exp, 0).unwrap_or(expires_at);
         Ok(IssuedGrant {
             token,
             room,
-            expires_at: DateTime::from_timestamp(claims.exp, 0).unwrap_or(expires_at),
+            expires_at,
         })
     }
 }
