@@ -320,7 +320,7 @@ async fn owners_manage_members_and_other_users_see_nothing() {
     )
     .await;
     assert_eq!(deleted.status(), 200);
-    let mut gone = vec![events.next().await.1, events.next().await.1];
+    let mut gone = [events.next().await.1, events.next().await.1];
     gone.sort_by(|a, b| a.data.user_id.cmp(&b.data.user_id));
     let mut expected = vec![alice.user_id.clone(), bob.user_id.clone()];
     expected.sort();
