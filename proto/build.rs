@@ -7,10 +7,15 @@ use std::path::PathBuf;
 use prost::Message;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let proto = "nexus/session/v1/session_store.proto";
-    println!("cargo:rerun-if-changed={proto}");
+    let protos = [
+        "nexus/session/v1/session_store.proto",
+        "nexus/session/v1/group_store.proto",
+    ];
+    for proto in protos {
+        println!("cargo:rerun-if-changed={proto}");
+    }
 
-    let descriptors = protox::compile([proto], ["."])?;
+    let descriptors = protox::compile(protos, ["."])?;
     let out_dir = PathBuf::from(std::env::var("OUT_DIR")?);
     std::fs::write(
         out_dir.join("session_store_descriptor.bin"),

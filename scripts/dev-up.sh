@@ -27,10 +27,11 @@
 # auth instances they share one generated signing key and refresh key (as replicas must).
 #   DATABASE_URL, AMQP_URL, SUPABASE_URL, SUPABASE_JWKS_URL, SUPABASE_JWT_SECRET,
 #   SESSION_STORE_TOKEN, DARKROOM_ALIAS_KEY, CORS_ORIGINS, RUST_LOG ... (DESIGN.md names)
-# SUPABASE_JWT_SECRET, SESSION_STORE_TOKEN and DARKROOM_ALIAS_KEY are generated when unset
-# (development only), so `auth-service dev-token` works and both realtime instances give
-# the same Dark Room aliases. A fresh dev token is written to the demo page's folder as
-# dev-token.json (never in compose) for the page's "Load dev token" button.
+# SUPABASE_JWT_SECRET, SESSION_STORE_TOKEN, DARKROOM_ALIAS_KEY and ROOM_GRANT_KEYS are
+# generated when unset (development only), so `auth-service dev-token` works, both realtime
+# instances give the same Dark Room aliases and accept auth-service's group grants. Two
+# fresh dev tokens (two users) are written to the demo page's folder as dev-token.json
+# (never in compose) for the page's "Load dev token" buttons.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -160,6 +161,11 @@ if [[ -z "${DARKROOM_ALIAS_KEY:-}" ]]; then
     # Shared by both realtime instances so a user has one alias per Dark Room.
     DARKROOM_ALIAS_KEY="$(random_hex 32)"
     export DARKROOM_ALIAS_KEY
+fi
+if [[ -z "${ROOM_GRANT_KEYS:-}" ]]; then
+    # auth-service signs group room grants with it, every realtime instance verifies them.
+    ROOM_GRANT_KEYS="dev:$(random_hex 32)"
+    export ROOM_GRANT_KEYS
 fi
 
 # The generated development values, for minting more dev tokens or a second shell.
@@ -306,9 +312,13 @@ done
 # The dev token needs the HS256 secret; with only SUPABASE_URL/JWKS there is none to sign with.
 if [[ -n "${SUPABASE_JWT_SECRET:-}" ]]; then
     "$bin_dir/auth-service" dev-token --name "Dev User" --ttl 12h >"$dev_dir/dev-token.txt"
-    printf '{"access_token": "%s"}\n' "$(cat "$dev_dir/dev-token.txt")" >"$html_dir/dev-token.json"
+    # A second user, so two browser windows can be two members of a group chat.
+    "$bin_dir/auth-service" dev-token --name "Second User" --email second@example.com --ttl 12h \
+        >"$dev_dir/dev-token-2.txt"
+    printf '{"access_token": "%s", "second_access_token": "%s"}\n' \
+        "$(cat "$dev_dir/dev-token.txt")" "$(cat "$dev_dir/dev-token-2.txt")" >"$html_dir/dev-token.json"
 else
-    rm -f "$dev_dir/dev-token.txt" "$html_dir/dev-token.json"
+    rm -f "$dev_dir/dev-token.txt" "$dev_dir/dev-token-2.txt" "$html_dir/dev-token.json"
     log "no SUPABASE_JWT_SECRET: no dev token (sign in with a token of your Supabase project)"
 fi
 

@@ -126,6 +126,7 @@ async fn main() {
         access_token_ttl: Duration::from_secs(900),
         refresh_reuse_interval: Duration::from_secs(10),
         rate_limits: auth_service::config::RateLimits::default(),
+        room_grants: None,
         secret_cache_size: 1_000_000,
     };
     let app = Application::build(settings).await.unwrap();

@@ -18,6 +18,7 @@ use nexus_tokens::supabase::SupabaseConfig;
 
 use crate::keys::access::AccessKeys;
 use crate::keys::refresh::RefreshKeyring;
+use crate::keys::room_grant::RoomGrantSigner;
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8001";
 
@@ -58,12 +59,14 @@ impl EndpointRate {
     }
 }
 
-/// Rate limits of the endpoints that mint or end sessions.
+/// Rate limits of the endpoints that mint or end sessions, and of the group
+/// writes (create, add, remove, delete, grant).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct RateLimits {
     pub bridge: EndpointRate,
     pub refresh: EndpointRate,
     pub logout: EndpointRate,
+    pub groups: EndpointRate,
 }
 
 impl RateLimit {
@@ -105,8 +108,11 @@ pub struct Settings {
     pub refresh_keys: Arc<RefreshKeyring>,
     pub access_token_ttl: Duration,
     pub refresh_reuse_interval: Duration,
-    /// `AUTH_{BRIDGE,REFRESH,LOGOUT}_[GLOBAL_]RATE_{PER_SECOND,BURST}`.
+    /// `AUTH_{BRIDGE,REFRESH,LOGOUT,GROUPS}_[GLOBAL_]RATE_{PER_SECOND,BURST}`.
     pub rate_limits: RateLimits,
+    /// Signs group room grants (`ROOM_GRANT_KEYS`, first key; `ROOM_GRANT_TTL`).
+    /// `None`: `POST /api/groups/{id}/grant` answers 503.
+    pub room_grants: Option<Arc<RoomGrantSigner>>,
     /// Sessions whose refresh secret is kept in memory (`REFRESH_SECRET_CACHE_SIZE`).
     pub secret_cache_size: u64,
 }
@@ -165,7 +171,14 @@ impl Settings {
                 bridge: EndpointRate::from_env("BRIDGE", (5, 30), (300, 600))?,
                 refresh: EndpointRate::from_env("REFRESH", (10, 60), (1_000, 2_000))?,
                 logout: EndpointRate::from_env("LOGOUT", (5, 30), (300, 600))?,
+                groups: EndpointRate::from_env("GROUPS", (10, 60), (1_000, 2_000))?,
             },
+            room_grants: RoomGrantSigner::parse(
+                config::optional("ROOM_GRANT_KEYS").as_deref(),
+                config::duration("ROOM_GRANT_TTL", "5m")?,
+            )
+            .context("ROOM_GRANT_KEYS / ROOM_GRANT_TTL")?
+            .map(Arc::new),
             secret_cache_size: u64::from(number("REFRESH_SECRET_CACHE_SIZE", 100_000)?),
         })
     }
@@ -189,6 +202,7 @@ impl std::fmt::Debug for Settings {
             .field("access_token_ttl", &self.access_token_ttl)
             .field("refresh_reuse_interval", &self.refresh_reuse_interval)
             .field("rate_limits", &self.rate_limits)
+            .field("room_grants", &self.room_grants)
             .field("secret_cache_size", &self.secret_cache_size)
             .finish()
     }

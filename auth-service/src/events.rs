@@ -1,4 +1,5 @@
-//! Publishing session events to RabbitMQ without ever blocking a request.
+//! Publishing session and group events to RabbitMQ without ever blocking a
+//! request.
 //!
 //! Requests hand events to a bounded in-memory buffer (`try_send`, never an
 //! await on the broker). One background task owns the AMQP connection and a
@@ -20,12 +21,13 @@ use chrono::Utc;
 use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
 use lapin::{BasicProperties, Channel, Connection};
 use nexus_common::events::{
-    CLOUDEVENTS_CONTENT_TYPE, SessionCloudEvent, SessionEventData, SessionEventKind,
+    CLOUDEVENTS_CONTENT_TYPE, GROUP_MEMBER_REMOVED_KEY, GroupCloudEvent, GroupEventData,
+    SessionCloudEvent, SessionEventData, SessionEventKind,
 };
 use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::TrySendError;
 
-use crate::domain::{SessionId, UserId};
+use crate::domain::{GroupId, SessionId, UserId};
 use crate::metrics;
 
 /// `source` of every event this service publishes.
@@ -55,10 +57,51 @@ impl std::fmt::Debug for PublisherConfig {
     }
 }
 
+/// One event waiting for the broker: a session event or a group event, both
+/// on the same exchange, through the same buffer and confirms.
+#[derive(Debug, Clone)]
+enum Outgoing {
+    Session(SessionCloudEvent),
+    Group(GroupCloudEvent),
+}
+
+impl Outgoing {
+    fn id(&self) -> &str {
+        match self {
+            Self::Session(event) => &event.id,
+            Self::Group(event) => &event.id,
+        }
+    }
+
+    fn event_type(&self) -> &str {
+        match self {
+            Self::Session(event) => &event.event_type,
+            Self::Group(event) => &event.event_type,
+        }
+    }
+
+    /// The routing key, also the metrics label.
+    fn routing_key(&self) -> &'static str {
+        match self {
+            Self::Session(event) => event
+                .kind()
+                .map_or("session.unknown", SessionEventKind::routing_key),
+            Self::Group(_) => GROUP_MEMBER_REMOVED_KEY,
+        }
+    }
+
+    fn payload(&self) -> serde_json::Result<Vec<u8>> {
+        match self {
+            Self::Session(event) => serde_json::to_vec(event),
+            Self::Group(event) => serde_json::to_vec(event),
+        }
+    }
+}
+
 /// The request-side handle: cheap to clone, never waits for the broker.
 #[derive(Clone)]
 pub struct EventPublisher {
-    sender: mpsc::Sender<SessionCloudEvent>,
+    sender: mpsc::Sender<Outgoing>,
     connected: Arc<AtomicBool>,
 }
 
@@ -99,21 +142,44 @@ impl EventPublisher {
             reason: reason.map(str::to_owned),
             at: Utc::now(),
         };
-        let event = SessionCloudEvent::new(EVENT_SOURCE, kind, data);
+        self.enqueue(Outgoing::Session(SessionCloudEvent::new(
+            EVENT_SOURCE,
+            kind,
+            data,
+        )));
+    }
+
+    /// Queues `group.member_removed` for `user` in `group` (`reason`:
+    /// `removed`, `left` or `group_deleted`); dropped like any event when
+    /// the buffer is full.
+    pub fn publish_member_removed(&self, group: &GroupId, user: &str, reason: &str) {
+        let data = GroupEventData {
+            group_id: group.to_string(),
+            user_id: user.to_owned(),
+            reason: Some(reason.to_owned()),
+            at: Utc::now(),
+        };
+        self.enqueue(Outgoing::Group(GroupCloudEvent::member_removed(
+            EVENT_SOURCE,
+            data,
+        )));
+    }
+
+    fn enqueue(&self, event: Outgoing) {
+        let label = event.routing_key();
         match self.sender.try_send(event) {
-            Ok(()) => metrics::event_buffered(kind),
+            Ok(()) => metrics::event_buffered(label),
             Err(TrySendError::Full(event)) => {
                 tracing::error!(
-                    event_id = %event.id,
-                    event_type = %event.event_type,
-                    session_id = %event.data.session_id,
-                    "session event dropped: the event buffer is full (broker unreachable for too long?)"
+                    event_id = %event.id(),
+                    event_type = %event.event_type(),
+                    "event dropped: the event buffer is full (broker unreachable for too long?)"
                 );
-                metrics::event_dropped(kind);
+                metrics::event_dropped(label);
             }
             Err(TrySendError::Closed(event)) => {
-                tracing::error!(event_id = %event.id, "session event dropped: the publisher has stopped");
-                metrics::event_dropped(kind);
+                tracing::error!(event_id = %event.id(), "event dropped: the publisher has stopped");
+                metrics::event_dropped(label);
             }
         }
     }
@@ -129,10 +195,10 @@ enum Ended {
 
 async fn run(
     config: PublisherConfig,
-    mut receiver: mpsc::Receiver<SessionCloudEvent>,
+    mut receiver: mpsc::Receiver<Outgoing>,
     connected: Arc<AtomicBool>,
 ) {
-    let mut pending: VecDeque<SessionCloudEvent> = VecDeque::new();
+    let mut pending: VecDeque<Outgoing> = VecDeque::new();
     loop {
         let connection =
             nexus_common::amqp::connect_with_backoff(&config.amqp_url, "auth-service events").await;
@@ -193,8 +259,8 @@ async fn publish_loop(
     connection: &Connection,
     channel: &Channel,
     exchange: &str,
-    pending: &mut VecDeque<SessionCloudEvent>,
-    receiver: &mut mpsc::Receiver<SessionCloudEvent>,
+    pending: &mut VecDeque<Outgoing>,
+    receiver: &mut mpsc::Receiver<Outgoing>,
 ) -> Ended {
     let mut tick = tokio::time::interval(HEALTH_TICK);
     loop {
@@ -222,9 +288,7 @@ async fn publish_loop(
         match publish_batch(channel, exchange, pending.iter().take(count)).await {
             Ok(()) => {
                 for event in pending.drain(..count) {
-                    if let Some(kind) = event.kind() {
-                        metrics::event_published(kind);
-                    }
+                    metrics::event_published(event.routing_key());
                 }
             }
             Err(error) => return Ended::Broken(error),
@@ -236,19 +300,17 @@ async fn publish_loop(
 async fn publish_batch<'a>(
     channel: &Channel,
     exchange: &str,
-    events: impl Iterator<Item = &'a SessionCloudEvent>,
+    events: impl Iterator<Item = &'a Outgoing>,
 ) -> anyhow::Result<()> {
     let mut confirms = Vec::new();
     for event in events {
-        let payload = serde_json::to_vec(event).context("serialise event")?;
-        let routing_key = event
-            .kind()
-            .map_or("session.unknown", SessionEventKind::routing_key);
+        let payload = event.payload().context("serialise event")?;
+        let routing_key = event.routing_key();
         let properties = BasicProperties::default()
             .with_content_type(CLOUDEVENTS_CONTENT_TYPE.into())
             .with_delivery_mode(2)
-            .with_message_id(event.id.as_str().into())
-            .with_type(event.event_type.as_str().into())
+            .with_message_id(event.id().into())
+            .with_type(event.event_type().into())
             .with_app_id(EVENT_SOURCE.into());
         let confirm = channel
             .basic_publish(

@@ -7,6 +7,7 @@ pub mod config;
 pub mod dev_token;
 pub mod domain;
 pub mod events;
+pub mod group_store;
 pub mod http;
 pub mod keys;
 pub mod metrics;

@@ -9,7 +9,6 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use metrics_exporter_prometheus::PrometheusHandle;
-use nexus_common::events::SessionEventKind;
 
 static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 
@@ -45,20 +44,18 @@ pub fn http_request(route: &str, method: &str, status: u16, elapsed: Duration) {
     .record(elapsed.as_secs_f64());
 }
 
-fn kind_label(kind: SessionEventKind) -> &'static str {
-    kind.routing_key()
+/// `routing_key`: the event's routing key (`session.revoked`,
+/// `group.member_removed`, ...), the `type` label.
+pub fn event_buffered(routing_key: &'static str) {
+    metrics::counter!("auth_events_buffered_total", "type" => routing_key).increment(1);
 }
 
-pub fn event_buffered(kind: SessionEventKind) {
-    metrics::counter!("auth_events_buffered_total", "type" => kind_label(kind)).increment(1);
+pub fn event_published(routing_key: &'static str) {
+    metrics::counter!("auth_events_published_total", "type" => routing_key).increment(1);
 }
 
-pub fn event_published(kind: SessionEventKind) {
-    metrics::counter!("auth_events_published_total", "type" => kind_label(kind)).increment(1);
-}
-
-pub fn event_dropped(kind: SessionEventKind) {
-    metrics::counter!("auth_events_dropped_total", "type" => kind_label(kind)).increment(1);
+pub fn event_dropped(routing_key: &'static str) {
+    metrics::counter!("auth_events_dropped_total", "type" => routing_key).increment(1);
 }
 
 /// Outcome of a refresh: `rotated`, `current_returned`, `reuse_detected`,

@@ -21,6 +21,7 @@ use nexus_tokens::supabase::SupabaseVerifier;
 
 use crate::config::Settings;
 use crate::events::{EventPublisher, PublisherConfig};
+use crate::group_store::GroupStore;
 use crate::http::cookies::CookieSettings;
 use crate::http::envelope::Failure;
 use crate::http::origin::AllowedOrigins;
@@ -62,6 +63,10 @@ impl Application {
             tracing::info!(%url, "verifying Supabase tokens with the project's JWKS");
         }
         let store = SessionStore::connect_lazy(&settings.store)?;
+        let groups = GroupStore::connect_lazy(&settings.store)?;
+        if settings.room_grants.is_none() {
+            tracing::info!("ROOM_GRANT_KEYS is unset: group room grants are not issued");
+        }
         let (events, _publisher) = EventPublisher::start(PublisherConfig {
             amqp_url: settings.amqp_url.clone(),
             exchange: settings.events_exchange.clone(),
@@ -73,6 +78,8 @@ impl Application {
             access_keys: Arc::clone(&settings.access_keys),
             refresh_keys: Arc::clone(&settings.refresh_keys),
             store,
+            groups,
+            room_grants: settings.room_grants.clone(),
             events,
             secrets: SecretCache::new(settings.secret_cache_size),
             cookies: CookieSettings {

@@ -11,11 +11,13 @@ use nexus_tokens::supabase::SupabaseVerifier;
 
 use crate::domain::{SessionId, UserId};
 use crate::events::EventPublisher;
+use crate::group_store::GroupStore;
 use crate::http::cookies::CookieSettings;
 use crate::http::origin::AllowedOrigins;
 use crate::http::rate_limit::Limiters;
 use crate::keys::access::AccessKeys;
 use crate::keys::refresh::RefreshKeyring;
+use crate::keys::room_grant::RoomGrantSigner;
 use crate::secret_cache::SecretCache;
 use crate::store::SessionStore;
 
@@ -26,6 +28,9 @@ pub struct AppState {
     pub access_verifier: AccessTokenVerifier,
     pub refresh_keys: Arc<RefreshKeyring>,
     pub store: SessionStore,
+    pub groups: GroupStore,
+    /// `None` without `ROOM_GRANT_KEYS`: no grants are issued.
+    pub room_grants: Option<Arc<RoomGrantSigner>>,
     pub events: EventPublisher,
     pub secrets: SecretCache,
     pub cookies: CookieSettings,

@@ -1,7 +1,8 @@
-//! Session events on RabbitMQ: the wire format shared by the publisher
-//! (auth-service) and consumers (realtime-service, anyone else).
+//! Session and group events on RabbitMQ: the wire format shared by the
+//! publisher (auth-service) and consumers (realtime-service, anyone else).
 //!
-//! Topic exchange `nexus.sessions` (durable); routing keys `session.<kind>`;
+//! Topic exchange `nexus.sessions` (durable); routing keys `session.<kind>`
+//! and `group.member_removed`;
 //! bodies are CloudEvents 1.0 in structured JSON mode. Consumers dedupe by `id`
 //! because delivery is at least once.
 
@@ -77,9 +78,9 @@ pub struct SessionEventData {
     pub at: DateTime<Utc>,
 }
 
-/// A CloudEvents 1.0 envelope (structured JSON mode) carrying session data.
+/// A CloudEvents 1.0 envelope (structured JSON mode) around `data`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SessionCloudEvent {
+pub struct CloudEvent<D> {
     pub specversion: String,
     pub id: String,
     pub source: String,
@@ -88,10 +89,13 @@ pub struct SessionCloudEvent {
     pub time: DateTime<Utc>,
     pub datacontenttype: String,
     pub subject: String,
-    pub data: SessionEventData,
+    pub data: D,
 }
 
-impl SessionCloudEvent {
+/// A session event.
+pub type SessionCloudEvent = CloudEvent<SessionEventData>;
+
+impl CloudEvent<SessionEventData> {
     /// A new event with a fresh unique id.
     pub fn new(source: &str, kind: SessionEventKind, data: SessionEventData) -> Self {
         Self {
@@ -109,6 +113,47 @@ impl SessionCloudEvent {
     /// The event's kind, when its `type` is one of ours.
     pub fn kind(&self) -> Option<SessionEventKind> {
         SessionEventKind::from_event_type(&self.event_type)
+    }
+}
+
+/// Routing key of a group membership removal (on the same exchange as the
+/// session events, `nexus.sessions`).
+pub const GROUP_MEMBER_REMOVED_KEY: &str = "group.member_removed";
+/// Its CloudEvent `type`: `nexus.` + routing key.
+pub const GROUP_MEMBER_REMOVED_TYPE: &str = "nexus.group.member_removed";
+
+/// The `data` of `group.member_removed`: `user_id` is no longer in
+/// `group_id` (removed by the owner, left, or the group was deleted, as
+/// `reason` says).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupEventData {
+    pub group_id: String,
+    pub user_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
+/// A group membership event.
+pub type GroupCloudEvent = CloudEvent<GroupEventData>;
+
+impl CloudEvent<GroupEventData> {
+    /// A new `group.member_removed` event with a fresh unique id.
+    pub fn member_removed(source: &str, data: GroupEventData) -> Self {
+        Self {
+            specversion: "1.0".to_owned(),
+            id: uuid::Uuid::now_v7().to_string(),
+            source: source.to_owned(),
+            event_type: GROUP_MEMBER_REMOVED_TYPE.to_owned(),
+            time: data.at,
+            datacontenttype: "application/json".to_owned(),
+            subject: data.group_id.clone(),
+            data,
+        }
+    }
+
+    pub fn is_member_removed(&self) -> bool {
+        self.event_type == GROUP_MEMBER_REMOVED_TYPE
     }
 }
 
@@ -134,6 +179,29 @@ mod tests {
         assert_eq!(json["data"]["session_id"], "s1");
         let back: SessionCloudEvent = serde_json::from_value(json).expect("round trip");
         assert_eq!(back.kind(), Some(SessionEventKind::ReuseDetected));
+    }
+
+    #[test]
+    fn group_events_are_cloudevents_too() {
+        let event = GroupCloudEvent::member_removed(
+            "auth-service",
+            GroupEventData {
+                group_id: "g1".into(),
+                user_id: "u1".into(),
+                reason: Some("removed".into()),
+                at: Utc::now(),
+            },
+        );
+        let json: serde_json::Value = serde_json::to_value(&event).expect("serialisable");
+        assert_eq!(json["type"], "nexus.group.member_removed");
+        assert_eq!(json["subject"], "g1");
+        assert_eq!(json["data"]["user_id"], "u1");
+        let back: GroupCloudEvent = serde_json::from_value(json).expect("round trip");
+        assert!(back.is_member_removed());
+        assert_eq!(
+            format!("nexus.{GROUP_MEMBER_REMOVED_KEY}"),
+            GROUP_MEMBER_REMOVED_TYPE
+        );
     }
 
     #[test]

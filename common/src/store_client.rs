@@ -1,4 +1,5 @@
-//! The session-store gRPC client used by auth-service and realtime-service.
+//! The session-store gRPC clients used by auth-service and realtime-service
+//! (sessions, and group chats on the same server).
 //!
 //! The channel connects lazily, so a service starts (and answers `/readyz`
 //! with 503) while session-store is still coming up, and reconnects by itself
@@ -8,6 +9,7 @@
 use std::time::Duration;
 
 use anyhow::Context;
+use nexus_proto::session_v1::group_store_client::GroupStoreClient;
 use nexus_proto::session_v1::session_store_client::SessionStoreClient;
 use tonic::metadata::{Ascii, MetadataValue};
 use tonic::service::Interceptor;
@@ -19,6 +21,9 @@ pub const AUTHORIZATION_METADATA: &str = "authorization";
 
 /// The client type both services hold (cheap to clone).
 pub type StoreClient = SessionStoreClient<InterceptedService<Channel, BearerToken>>;
+
+/// The group-chat client (`nexus.session.v1.GroupStore`, same server and token).
+pub type GroupClient = GroupStoreClient<InterceptedService<Channel, BearerToken>>;
 
 /// Adds `authorization: Bearer <SESSION_STORE_TOKEN>` to every request.
 #[derive(Clone, Default)]
@@ -96,6 +101,21 @@ impl StoreClientConfig {
 
 /// A lazily connecting client; fails only on a malformed URL or token.
 pub fn connect_lazy(config: &StoreClientConfig) -> anyhow::Result<StoreClient> {
+    Ok(SessionStoreClient::with_interceptor(
+        lazy_channel(config)?,
+        BearerToken::new(config.token.as_deref())?,
+    ))
+}
+
+/// A lazily connecting group client; fails only on a malformed URL or token.
+pub fn connect_groups_lazy(config: &StoreClientConfig) -> anyhow::Result<GroupClient> {
+    Ok(GroupStoreClient::with_interceptor(
+        lazy_channel(config)?,
+        BearerToken::new(config.token.as_deref())?,
+    ))
+}
+
+fn lazy_channel(config: &StoreClientConfig) -> anyhow::Result<Channel> {
     let endpoint = Endpoint::from_shared(config.url.clone())
         .with_context(|| format!("SESSION_STORE_URL={:?} is not a URL", config.url))?
         .connect_timeout(Duration::from_secs(2))
@@ -103,11 +123,7 @@ pub fn connect_lazy(config: &StoreClientConfig) -> anyhow::Result<StoreClient> {
         .tcp_nodelay(true)
         .http2_keep_alive_interval(Duration::from_secs(30))
         .keep_alive_while_idle(true);
-    let channel = endpoint.connect_lazy();
-    Ok(SessionStoreClient::with_interceptor(
-        channel,
-        BearerToken::new(config.token.as_deref())?,
-    ))
+    Ok(endpoint.connect_lazy())
 }
 
 /// Constant-time comparison of a presented bearer value with the configured

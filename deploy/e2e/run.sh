@@ -23,7 +23,7 @@ tests=("$@")
 if ((${#tests[@]} == 0)); then
     # zz-gateway-log runs last: it audits what the others sent through the gateway.
     tests=(test/checklist.test.mjs test/sticky.test.mjs test/websocket.test.mjs
-        test/recovery.test.mjs test/browser.test.mjs test/zz-gateway-log.test.mjs)
+        test/recovery.test.mjs test/browser.test.mjs test/groups.test.mjs test/zz-gateway-log.test.mjs)
 fi
 
 log() { printf '[gateway-e2e %s] %s\n' "$(date +%H:%M:%S)" "$*"; }

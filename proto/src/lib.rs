@@ -1,4 +1,5 @@
-//! Generated types for `nexus.session.v1.SessionStore`.
+//! Generated types for `nexus.session.v1.SessionStore` and
+//! `nexus.session.v1.GroupStore` (same package, two proto files).
 //!
 //! Only this crate and the gRPC adapters in each service know prost types;
 //! services convert to their domain types at the edge.

@@ -188,5 +188,6 @@ fn config(store: StoreClientConfig) -> RealtimeConfig {
         recheck_interval: Duration::from_secs(3600),
         presence_snapshot_interval: Duration::from_secs(10),
         limits: Limits::default(),
+        faults: realtime_service::faults::Faults::default(),
     }
 }

@@ -76,6 +76,8 @@ impl EventError {
             Self::Grant(GrantError::Missing) => "grant_required",
             Self::Grant(GrantError::Invalid) => "grant_invalid",
             Self::Grant(GrantError::Mismatch) => "forbidden",
+            Self::Grant(GrantError::NotMember) => "not_a_member",
+            Self::Grant(GrantError::Unavailable) => "unavailable",
             Self::HangoutLimit(_) => "hangout_limit",
             Self::UnknownHangout => "unknown_hangout",
             Self::UnknownEvent(_) => "unknown_event",
@@ -213,18 +215,22 @@ async fn do_join(
     let (conn, request): (_, JoinRequest) = prepare(socket, data)?;
     let room = parse_room(&request.room)?;
     let since = parse_since(request.since.as_ref())?;
-    if room.kind() == RoomKind::Group {
-        state
-            .grant_keys
-            .verify(request.grant.as_deref(), &conn.identity.user, &room)
-            .map_err(EventError::Grant)?;
-    }
+    let admitted = if room.kind() == RoomKind::Group {
+        let grant = request.grant.as_deref();
+        Some(
+            crate::groups::admit(state, &conn, &room, grant)
+                .await
+                .map_err(EventError::Grant)?,
+        )
+    } else {
+        None
+    };
     let hangout = if room.kind() == RoomKind::Hangout {
         Some(find_hangout(state, &room).await?)
     } else {
         None
     };
-    let _guard = state.room_locks.lock(room.as_str()).await;
+    let guard = state.room_locks.lock(room.as_str()).await;
     let newly_joined = {
         let mut joined = conn.rooms();
         if joined.closed {
@@ -286,6 +292,12 @@ async fn do_join(
             "creator": hangout.creator,
             "created_at": hangout.created_at,
         });
+    }
+    // Outside the room's lock: a join that raced a removal is undone by an
+    // eviction, which takes the lock itself.
+    drop(guard);
+    if let Some(admitted) = admitted {
+        crate::groups::joined(state, socket, &room, admitted).await;
     }
     Ok(reply)
 }
@@ -364,7 +376,7 @@ fn relay_publish(state: &AppState, room: &RoomName, body: RelayBody) {
 
 /// Presence and relay bookkeeping once a socket is out of `room` (explicit
 /// leave or disconnect); the caller holds the room's lock.
-async fn after_leave(socket: &SocketRef, state: &Arc<AppState>, conn: &Conn, room: &RoomName) {
+pub async fn after_leave(socket: &SocketRef, state: &Arc<AppState>, conn: &Conn, room: &RoomName) {
     let member = conn.member(room, state);
     let left = state.presence.leave_local(room.as_str(), &member);
     if left.member_left_here {

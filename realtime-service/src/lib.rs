@@ -4,7 +4,8 @@
 //! See ARCHITECTURE notes in the README; module map: [`startup`] wires an
 //! instance, [`connection`] admits sockets ([`auth`]), [`events`] handles
 //! what clients send, [`rooms`] keeps presence and history, [`broker`]
-//! links instances and session events, [`recheck`] re-validates sessions.
+//! links instances and session events, [`recheck`] re-validates sessions,
+//! [`groups`] keeps group rooms in step with membership.
 
 pub mod auth;
 pub mod broker;
@@ -13,6 +14,7 @@ pub mod connection;
 pub mod domain;
 pub mod events;
 pub mod faults;
+pub mod groups;
 pub mod handshakes;
 pub mod http;
 pub mod limits;

@@ -6,7 +6,8 @@
 //! `ValidateSessions` call (one query each on session-store's side), a few
 //! batches at a time, so 19,000 sessions cost 19 calls instead of 19,000;
 //! if session-store is down, sockets stay (we cannot tell, and logging
-//! everyone out during an outage is worse).
+//! everyone out during an outage is worse). Each tick also re-checks group
+//! memberships (`groups::recheck`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -33,6 +34,7 @@ pub async fn run(state: Arc<AppState>, io: SocketIo, interval: Duration, stop: C
             () = stop.cancelled() => return,
         }
         round(&state, &io).await;
+        crate::groups::recheck_round(&state, &io).await;
     }
 }
 

@@ -54,6 +54,7 @@ pub struct Application {
 impl Application {
     pub async fn build(config: RealtimeConfig) -> anyhow::Result<Self> {
         let store = nexus_common::store_client::connect_lazy(&config.store)?;
+        let groups = nexus_common::store_client::connect_groups_lazy(&config.store)?;
         let access = AccessTokenVerifier::from_jwks(
             JwksCache::new(config.jwks_url.clone()).context("AUTH_JWKS_URL")?,
         );
@@ -118,6 +119,7 @@ impl Application {
             hangout_quota: HangoutQuota::new(config.limits.hangouts_per_user),
             hangouts: Hangouts::default(),
             hangout_ids: HangoutIds::new(&config.alias_key),
+            groups: crate::groups::Groups::new(groups),
             session_events_up: AtomicBool::new(false),
         });
 
@@ -139,6 +141,7 @@ impl Application {
             .with_state(state.clone())
             .build_layer();
         io.ns("/", connection::on_connect.with(connection::authenticate));
+        state.groups.attach(io.clone());
 
         let router = crate::http::routes(state.clone())
             .layer(layer)

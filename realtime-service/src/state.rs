@@ -12,6 +12,7 @@ use crate::domain::alias::AliasKey;
 use crate::domain::grant::GrantKeys;
 use crate::domain::hangout_id::HangoutIds;
 use crate::faults::Faults;
+use crate::groups::Groups;
 use crate::handshakes::PendingHandshakes;
 use crate::limits::{ConnectRate, IpLimiter, UserLimiter};
 use crate::metrics::Metrics;
@@ -51,6 +52,8 @@ pub struct AppState {
     pub hangouts: Hangouts,
     pub hangout_ids: HangoutIds,
     pub relay: Relay,
+    /// Group membership (GroupStore client), grant expiries, removals.
+    pub groups: Groups,
     /// Whether the session-event consumer is attached to the broker.
     pub session_events_up: AtomicBool,
 }

@@ -42,6 +42,8 @@ start_auth_stack() {
   AUTH_BRIDGE_RATE_PER_SECOND=0 AUTH_BRIDGE_GLOBAL_RATE_PER_SECOND=0 \
   AUTH_REFRESH_RATE_PER_SECOND=0 AUTH_REFRESH_GLOBAL_RATE_PER_SECOND=0 \
   AUTH_LOGOUT_RATE_PER_SECOND=0 AUTH_LOGOUT_GLOBAL_RATE_PER_SECOND=0 \
+  AUTH_GROUPS_RATE_PER_SECOND=0 AUTH_GROUPS_GLOBAL_RATE_PER_SECOND=0 \
+  ROOM_GRANT_KEYS="$name:$(od -An -tx1 -N24 /dev/urandom | tr -d ' \n')" \
     "$target/$profile/auth-service" >"$stack_logs/auth.log" 2>&1 &
   auth_pid=$!; stack_pids+=("$auth_pid")
   auth_url="http://127.0.0.1:$auth_port"

@@ -8,6 +8,11 @@ token (cookie, with an allowed Origin) for everything else. A fresh user and
 Supabase session per case keeps cases independent: a generated
 `logout?scope=global` ends only its own session.
 
+Operations on one group (`/api/groups/{id}...`) get the id of a group the
+case's user owns (created for the case), so they are exercised past their
+404s; malformed and foreign ids are the Rust tests' job
+(auth-service/tests/api/groups.rs).
+
 Environment: NEXUS_AUTH_URL (the service), NEXUS_SUPABASE_SECRET,
 NEXUS_ORIGIN (an allowed origin).
 """
@@ -41,6 +46,18 @@ def bridge(token: str) -> dict:
     return {"access": body["access_token"], "refresh": refresh}
 
 
+def create_group(access: str) -> str:
+    """Creates a group owned by the access token's user; returns its id."""
+    request = urllib.request.Request(
+        f"{AUTH_URL}/api/groups",
+        method="POST",
+        data=json.dumps({"name": "schemathesis"}).encode(),
+        headers={"Authorization": f"Bearer {access}", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.load(response)["group"]["id"]
+
+
 @schemathesis.auth(refresh_interval=None)
 class LiveSession:
     def get(self, case, ctx):
@@ -58,3 +75,7 @@ class LiveSession:
             case.headers["Origin"] = ORIGIN
         else:
             case.headers["Authorization"] = f"Bearer {data['access']}"
+        if path.startswith("/api/groups/{id}"):
+            if case.path_parameters is None:
+                case.path_parameters = {}
+            case.path_parameters["id"] = create_group(data["access"])

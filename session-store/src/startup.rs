@@ -9,6 +9,7 @@ use std::net::SocketAddr;
 
 use anyhow::{Context, bail};
 use metrics_exporter_prometheus::PrometheusHandle;
+use nexus_proto::session_v1::group_store_server::GroupStoreServer;
 use nexus_proto::session_v1::session_store_server::SessionStoreServer;
 use tokio::net::TcpListener;
 use tonic::transport::Server;
@@ -18,11 +19,13 @@ use tonic_health::ServingStatus;
 use crate::config::{StoreConfig, redact_url};
 use crate::db::{self, migrations};
 use crate::domain::Lifetimes;
-use crate::grpc::{RequireToken, SessionStoreService};
+use crate::grpc::{GroupStoreService, RequireToken, SessionStoreService};
 use crate::repository::Repository;
 
 /// The gRPC service name health reports on.
 pub const SERVICE_NAME: &str = "nexus.session.v1.SessionStore";
+/// The group service, served next to it (same token, same database).
+pub const GROUP_SERVICE_NAME: &str = "nexus.session.v1.GroupStore";
 
 /// Deadline for calls that carry none (`grpc-timeout` wins when shorter).
 pub const DEFAULT_CALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
@@ -104,9 +107,11 @@ impl Application {
             tracing::warn!(%local_addr, "SESSION_STORE_TOKEN is not set: calls are unauthenticated (loopback only)");
         }
         let (health_reporter, health_service) = tonic_health::server::health_reporter();
-        health_reporter
-            .set_service_status(SERVICE_NAME, ServingStatus::Serving)
-            .await;
+        for service in [SERVICE_NAME, GROUP_SERVICE_NAME] {
+            health_reporter
+                .set_service_status(service, ServingStatus::Serving)
+                .await;
+        }
         let reflection = tonic_reflection::server::Builder::configure()
             .register_encoded_file_descriptor_set(nexus_proto::FILE_DESCRIPTOR_SET)
             .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
@@ -114,6 +119,10 @@ impl Application {
             .context("cannot build the reflection service")?;
         let store = SessionStoreServer::with_interceptor(
             SessionStoreService::new(repository.clone()),
+            RequireToken::new(config.token.as_deref()),
+        );
+        let groups = GroupStoreServer::with_interceptor(
+            GroupStoreService::new(repository.clone()),
             RequireToken::new(config.token.as_deref()),
         );
 
@@ -144,12 +153,15 @@ impl Application {
             .add_service(health_service)
             .add_service(reflection)
             .add_service(store)
+            .add_service(groups)
             .serve_with_incoming_shutdown(incoming, shutdown)
             .await
             .context("gRPC server failed");
-        health_reporter
-            .set_service_status(SERVICE_NAME, ServingStatus::NotServing)
-            .await;
+        for service in [SERVICE_NAME, GROUP_SERVICE_NAME] {
+            health_reporter
+                .set_service_status(service, ServingStatus::NotServing)
+                .await;
+        }
         let _ = stop_purge.send(true);
         if let Err(error) = purge.await {
             tracing::warn!(%error, "purge task ended abnormally");

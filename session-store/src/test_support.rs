@@ -5,7 +5,7 @@
 //! Always compiled (other crates' tests use it), kept small. Failures panic
 //! with a message: these run only in tests.
 
-use nexus_common::store_client::{self, StoreClient, StoreClientConfig};
+use nexus_common::store_client::{self, GroupClient, StoreClient, StoreClientConfig};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -153,6 +153,16 @@ impl TestStore {
     /// A client presenting the configured token (if any).
     pub fn client(&self) -> StoreClient {
         self.client_with_token(self.config.token.as_deref())
+    }
+
+    /// A group client presenting the configured token (if any).
+    pub fn group_client(&self) -> GroupClient {
+        store_client::connect_groups_lazy(&StoreClientConfig {
+            url: self.url.clone(),
+            token: self.config.token.clone(),
+            timeout: std::time::Duration::from_secs(10),
+        })
+        .expect("test group client")
     }
 
     /// A client presenting the given token (or none).

@@ -12,7 +12,7 @@ use utoipa::{Modify, OpenApi};
 
 use crate::http::envelope::Failure;
 use crate::http::route_module::RouteModule;
-use crate::http::routes::{bridge, logout, ops, refresh, sessions};
+use crate::http::routes::{bridge, groups, logout, ops, refresh, sessions};
 
 /// Every route of the service. A new route module joins with one line here.
 pub const ROUTE_MODULES: &[RouteModule] = &[
@@ -22,6 +22,7 @@ pub const ROUTE_MODULES: &[RouteModule] = &[
     refresh::ROUTES,
     logout::ROUTES,
     sessions::ROUTES,
+    groups::ROUTES,
 ];
 
 /// Registers every route (what `App::configure` is given).
@@ -46,7 +47,9 @@ pub fn configure(routes: &mut ServiceConfig) {
             are named `__Host-nexus_access_token` and `__Secure-nexus_refresh_token`; the bare \
             names are used over plain HTTP and accepted on input either way. A user holds at \
             most SESSION_MAX_PER_USER live sessions (default 50): a new one revokes the least \
-            recently seen (event `session.revoked`, reason `session_limit`).",
+            recently seen (event `session.revoked`, reason `session_limit`). Group chats live \
+            under /api/groups: a group the caller is not in answers 404 like an unknown one; \
+            group writes are rate limited per client like the session endpoints.",
         license(name = "MIT")
     ),
     components(schemas(Failure)),
@@ -54,6 +57,7 @@ pub fn configure(routes: &mut ServiceConfig) {
     tags(
         (name = "session", description = "Bridge, refresh, logout"),
         (name = "sessions", description = "A user's own sessions"),
+        (name = "groups", description = "Group chats: groups, members, room grants"),
         (name = "operations", description = "Keys, health, readiness, metrics, this document")
     )
 )]

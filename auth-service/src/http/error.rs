@@ -10,6 +10,7 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
 use nexus_tokens::TokenError;
 
+use crate::group_store::GroupStoreError;
 use crate::http::envelope::Failure;
 use crate::keys::refresh::RefreshTokenError;
 use crate::store::StoreError;
@@ -46,6 +47,18 @@ pub enum ApiError {
     OriginRequired,
     #[error("Session not found")]
     SessionNotFound,
+    #[error("Group not found")]
+    GroupNotFound,
+    #[error("Member not found")]
+    MemberNotFound,
+    #[error("{0}")]
+    GroupForbidden(String),
+    #[error("{0}")]
+    OwnerCannotLeave(String),
+    #[error("{0}")]
+    GroupLimit(String),
+    #[error("Group chats are not configured on this server (no ROOM_GRANT_KEYS)")]
+    GroupChatsDisabled,
     #[error("Too many requests, retry in {0} s")]
     RateLimited(u64),
     #[error("A dependency is unavailable, please retry")]
@@ -70,6 +83,12 @@ impl ApiError {
             Self::OriginNotAllowed(_) => "origin_not_allowed",
             Self::OriginRequired => "origin_required",
             Self::SessionNotFound => "session_not_found",
+            Self::GroupNotFound => "group_not_found",
+            Self::MemberNotFound => "member_not_found",
+            Self::GroupForbidden(_) => "forbidden",
+            Self::OwnerCannotLeave(_) => "owner_cannot_leave",
+            Self::GroupLimit(_) => "group_limit",
+            Self::GroupChatsDisabled => "group_chats_disabled",
             Self::RateLimited(_) => "rate_limited",
             Self::Unavailable(_) => "service_unavailable",
             Self::Internal(_) => "internal_error",
@@ -119,6 +138,19 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl From<GroupStoreError> for ApiError {
+    fn from(error: GroupStoreError) -> Self {
+        match error {
+            GroupStoreError::GroupNotFound => Self::GroupNotFound,
+            GroupStoreError::MemberNotFound => Self::MemberNotFound,
+            GroupStoreError::Forbidden(message) => Self::GroupForbidden(message),
+            GroupStoreError::Conflict(message) => Self::OwnerCannotLeave(message),
+            GroupStoreError::Limit(message) => Self::GroupLimit(message),
+            GroupStoreError::Store(error) => error.into(),
+        }
+    }
+}
+
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
@@ -136,7 +168,12 @@ impl ResponseError for ApiError {
             | Self::SessionRevoked
             | Self::SessionExpired => StatusCode::UNAUTHORIZED,
             Self::OriginNotAllowed(_) | Self::OriginRequired => StatusCode::FORBIDDEN,
-            Self::SessionNotFound => StatusCode::NOT_FOUND,
+            Self::SessionNotFound | Self::GroupNotFound | Self::MemberNotFound => {
+                StatusCode::NOT_FOUND
+            }
+            Self::GroupForbidden(_) => StatusCode::FORBIDDEN,
+            Self::OwnerCannotLeave(_) | Self::GroupLimit(_) => StatusCode::CONFLICT,
+            Self::GroupChatsDisabled => StatusCode::SERVICE_UNAVAILABLE,
             Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) | Self::RefreshKeyUnknown => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

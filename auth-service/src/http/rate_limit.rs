@@ -1,4 +1,5 @@
-//! Rate limits of the endpoints that mint or end sessions (governor's GCRA).
+//! Rate limits of the endpoints that mint or end sessions and of group writes
+//! (governor's GCRA).
 //!
 //! Each endpoint has a per-client limit keyed by [`RateLimitKey`] (an IPv4
 //! address or an IPv6 /64, resolved through trusted proxies; requests without
@@ -84,6 +85,7 @@ pub struct Limiters {
     pub bridge: EndpointLimiter,
     pub refresh: EndpointLimiter,
     pub logout: EndpointLimiter,
+    pub groups: EndpointLimiter,
 }
 
 impl Limiters {
@@ -92,11 +94,12 @@ impl Limiters {
             bridge: EndpointLimiter::new(limits.bridge),
             refresh: EndpointLimiter::new(limits.refresh),
             logout: EndpointLimiter::new(limits.logout),
+            groups: EndpointLimiter::new(limits.groups),
         }
     }
 
     pub fn prune(&self) {
-        for limiter in [&self.bridge, &self.refresh, &self.logout] {
+        for limiter in [&self.bridge, &self.refresh, &self.logout, &self.groups] {
             limiter.prune();
         }
     }

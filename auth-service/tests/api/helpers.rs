@@ -39,6 +39,9 @@ pub const ISSUER: &str = "https://testref.supabase.co/auth/v1";
 pub const REFRESH_KEY_1: &str = "k1:first-refresh-key-secret-0123456789abcdef";
 pub const REFRESH_KEY_2: &str = "k2:second-refresh-key-secret-0123456789abcdef";
 pub const AMQP_URL: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
+/// The room-grant key of the test apps (`ROOM_GRANT_KEYS`).
+pub const ROOM_GRANT_KID: &str = "g1";
+pub const ROOM_GRANT_SECRET: &str = "group-grant-secret-of-32-bytes-or-more!";
 
 pub fn init_tracing() {
     if std::env::var("TEST_LOG").is_ok() {
@@ -245,6 +248,12 @@ pub fn settings(store_url: &str, jwks_url: &str) -> Settings {
         access_token_ttl: Duration::from_secs(900),
         refresh_reuse_interval: Duration::from_secs(10),
         rate_limits: auth_service::config::RateLimits::default(),
+        room_grants: auth_service::keys::room_grant::RoomGrantSigner::parse(
+            Some(&format!("{ROOM_GRANT_KID}:{ROOM_GRANT_SECRET}")),
+            Duration::from_secs(60),
+        )
+        .expect("room grant key")
+        .map(Arc::new),
         secret_cache_size: 10_000,
     }
 }

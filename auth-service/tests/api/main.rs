@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod bridge;
+mod groups;
 mod helpers;
 mod logout;
 mod openapi;

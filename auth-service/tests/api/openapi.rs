@@ -125,7 +125,9 @@ async fn the_served_document_is_openapi_3_1_and_its_methods_are_exactly_the_rout
     // with error `not_found`), a routed one answers anything else (the probes
     // carry no credentials, so nothing changes).
     for (path, documented) in spec_operations(&served) {
-        let concrete = path.replace("{id}", "3f1c0b9e-2a4d-4f7e-9a1b-0c2d3e4f5a6b");
+        let concrete = path
+            .replace("{id}", "3f1c0b9e-2a4d-4f7e-9a1b-0c2d3e4f5a6b")
+            .replace("{user_id}", "0b6f7c52-1d5e-4c7a-9d0f-3a1b2c3d4e5f");
         assert!(!concrete.contains('{'), "unsubstituted parameter in {path}");
         for method in METHODS {
             let response = env

@@ -8,6 +8,10 @@
 // 4. Reconnects recover what was missed: the page remembers the last {epoch, seq} of the
 //    room and re-joins with it as `since`; the server answers with exactly the missed
 //    messages (`recovered: true`) or the latest history (`recovered: false`).
+// 5. Group chats: groups and members live behind /api/groups; opening a group's chat asks
+//    auth-service for a short-lived room grant (members only) and joins `group:<id>` with
+//    it. A removed member's view leaves the room at once (`room:left`, reason "removed");
+//    an expired grant is replaced by a fresh one and the room joined again.
 // Every step reports its outcome in the steps panel with the old stack's words.
 (function () {
   'use strict';
@@ -26,6 +30,8 @@
     shown: new Set(),
     // Connection-state recovery: the last {epoch, seq} seen in `room`.
     cursor: null,
+    // The group whose members are shown: {id, name, created_by} or null.
+    group: null,
   };
 
   // Keeps the larger seq of the room's current epoch (a live message can arrive just
@@ -96,13 +102,15 @@
   function setSignedIn(signedIn) {
     $('sign-in').disabled = signedIn;
     $('load-dev-token').disabled = signedIn;
+    $('load-second-dev-token').disabled = signedIn;
     $('refresh').disabled = !signedIn;
     $('logout').disabled = !signedIn;
   }
 
   function setConnected(connected) {
     $('socket-state').textContent = connected ? 'connected' : 'disconnected';
-    for (const id of ['join-darkroom', 'create-hangout', 'join-room']) {
+    for (const id of ['join-darkroom', 'create-hangout', 'join-room', 'create-group',
+      'refresh-groups', 'open-group']) {
       $(id).disabled = !connected;
     }
     setInRoom(connected && state.room !== null);
@@ -138,7 +146,29 @@
     return payload;
   }
 
-  async function loadDevToken() {
+  // The group API: same envelope, the backend access token as bearer.
+  async function groupCall(method, path, body) {
+    const headers = { Accept: 'application/json', Authorization: `Bearer ${state.accessToken}` };
+    const init = { method, credentials: 'include', headers };
+    if (body !== undefined) {
+      headers['Content-Type'] = 'application/json';
+      init.body = JSON.stringify(body);
+    }
+    const response = await fetch(`${serverUrl}/api/groups${path}`, init);
+    let payload = null;
+    try {
+      payload = await response.json();
+    } catch (_) {
+      payload = { success: false, message: `HTTP ${response.status} without a JSON body` };
+    }
+    if (!response.ok || !payload.success) {
+      const reason = payload.error ? `${payload.message} (${payload.error})` : payload.message;
+      throw new Error(reason || `HTTP ${response.status}`);
+    }
+    return payload;
+  }
+
+  async function loadDevToken(which = 'first') {
     try {
       const response = await fetch(`${serverUrl}/dev-token.json`, { cache: 'no-store' });
       if (response.status !== 200) {
@@ -146,8 +176,15 @@
         return;
       }
       const body = await response.json();
-      $('supabase-token').value = body.access_token;
-      step('Supabase token loaded (launcher dev token)');
+      const token = which === 'second' ? body.second_access_token : body.access_token;
+      if (!token) {
+        step('This launcher wrote no second dev user', false);
+        return;
+      }
+      $('supabase-token').value = token;
+      step(which === 'second'
+        ? 'Supabase token loaded (launcher dev token, second user)'
+        : 'Supabase token loaded (launcher dev token)');
     } catch (error) {
       step(`Dev token could not be loaded: ${error.message}`, false);
     }
@@ -211,6 +248,7 @@
       setConnected(true);
       // Re-join after a reconnect, asking for what was missed meanwhile.
       if (state.room) joinRoom(state.room, state.cursor);
+      refreshGroups();
     });
     socket.on('connect_error', async (error) => {
       step(`Socket connection refused: ${error.message}`, false);
@@ -240,6 +278,17 @@
       if (presence.joined) systemLine(`${who} joined`);
       if (presence.left) systemLine(`${who} left`);
     });
+    socket.on('room:left', async (event) => {
+      if (!event || event.room !== state.room) return;
+      state.room = null;
+      showMembers([]);
+      setInRoom(false);
+      systemLine(`You are no longer in ${event.room} (${event.reason})`);
+      step(`Left ${event.room} (${event.reason})`, event.reason === 'grant_expired');
+      // A grant only lives a few minutes: fetch a fresh one and come back (members only).
+      if (event.reason === 'grant_expired') await joinRoom(event.room, state.cursor);
+      if (event.reason === 'removed') await refreshGroups();
+    });
     socket.on('session:revoked', (event) => {
       step(`Session revoked (${(event && event.reason) || 'no reason given'})`, false);
     });
@@ -251,9 +300,24 @@
     return 'refused';
   }
 
+  // A group room needs a room grant from auth-service (members only, short-lived).
+  async function grantFor(room) {
+    const id = room.slice('group:'.length);
+    const payload = await groupCall('POST', `/${encodeURIComponent(id)}/grant`);
+    return payload.grant;
+  }
+
   async function joinRoom(room, since = null) {
     if (!state.socket) return;
     const request = since && room === state.room ? { room, since } : { room };
+    if (room.startsWith('group:')) {
+      try {
+        request.grant = await grantFor(room);
+      } catch (error) {
+        step(`No grant for ${room}: ${error.message}`, false);
+        return;
+      }
+    }
     const ack = await state.socket.timeout(5000).emitWithAck('room:join', request).catch((error) => ({ ok: false, error: { code: 'timeout', message: error.message } }));
     if (!ack || !ack.ok) {
       step(`Could not join ${room}: ${ackError(ack)}`, false);
@@ -321,6 +385,119 @@
     showMessage({ room: state.room, id: ack.id, from: 'You', text, ts: ack.ts }, true);
   }
 
+  function showGroupMembers(group, members) {
+    state.group = group;
+    $('current-group').textContent = group ? `${group.name} (${group.id})` : 'none';
+    $('leave-group').disabled = !group;
+    $('add-member').disabled = !group || group.created_by !== state.userId;
+    const list = $('group-members');
+    list.replaceChildren();
+    for (const member of members || []) {
+      const item = document.createElement('li');
+      item.dataset.userId = member.user_id;
+      const id = document.createElement('span');
+      id.textContent = member.user_id;
+      const role = document.createElement('span');
+      role.className = 'role';
+      role.textContent = member.role;
+      item.append(id, role);
+      if (group.created_by === state.userId && member.user_id !== state.userId) {
+        const remove = document.createElement('button');
+        remove.type = 'button';
+        remove.className = 'remove-member';
+        remove.textContent = 'Remove';
+        remove.addEventListener('click', () => removeMember(member.user_id));
+        item.append(remove);
+      }
+      list.append(item);
+    }
+  }
+
+  async function refreshGroups(selectId) {
+    if (!state.accessToken) return;
+    try {
+      const payload = await groupCall('GET', '');
+      const select = $('group-select');
+      const keep = selectId || select.value;
+      select.replaceChildren();
+      for (const group of payload.groups) {
+        const option = document.createElement('option');
+        option.value = group.id;
+        option.textContent = group.name;
+        select.append(option);
+      }
+      if (payload.groups.some((group) => group.id === keep)) select.value = keep;
+      if (state.group && !payload.groups.some((group) => group.id === state.group.id)) {
+        showGroupMembers(null, []);
+      }
+      step(`Groups loaded (${payload.groups.length})`);
+    } catch (error) {
+      step(`Groups could not be loaded: ${error.message}`, false);
+    }
+  }
+
+  async function showGroup(id) {
+    const payload = await groupCall('GET', `/${encodeURIComponent(id)}`);
+    showGroupMembers(payload.group, payload.members);
+  }
+
+  async function createGroup() {
+    const name = $('group-name').value.trim();
+    try {
+      const payload = await groupCall('POST', '', { name });
+      step(`Group created: ${payload.group.name}`);
+      await refreshGroups(payload.group.id);
+      showGroupMembers(payload.group, [{ user_id: state.userId, role: 'owner' }]);
+    } catch (error) {
+      step(`Could not create the group: ${error.message}`, false);
+    }
+  }
+
+  async function openGroup() {
+    const id = $('group-select').value;
+    if (!id) {
+      step('Create a group first, or ask its owner to add you', false);
+      return;
+    }
+    try {
+      await showGroup(id);
+    } catch (error) {
+      step(`Could not open the group: ${error.message}`, false);
+      return;
+    }
+    await joinRoom(`group:${id}`);
+  }
+
+  async function addMember() {
+    const userId = $('member-id').value.trim();
+    if (!state.group || !userId) return;
+    try {
+      const payload = await groupCall('POST', `/${encodeURIComponent(state.group.id)}/members`, { user_id: userId });
+      step(payload.added ? `Member added: ${userId}` : `Already a member: ${userId}`);
+      $('member-id').value = '';
+      await showGroup(state.group.id);
+    } catch (error) {
+      step(`Could not add the member: ${error.message}`, false);
+    }
+  }
+
+  async function removeMember(userId) {
+    if (!state.group) return;
+    try {
+      await groupCall('DELETE', `/${encodeURIComponent(state.group.id)}/members/${encodeURIComponent(userId)}`);
+      step(`Member removed: ${userId}`);
+      await showGroup(state.group.id);
+    } catch (error) {
+      step(`Could not remove the member: ${error.message}`, false);
+    }
+  }
+
+  async function leaveGroup() {
+    if (!state.group) return;
+    await removeMember(state.userId);
+    await refreshGroups();
+  }
+
   async function logout() {
     try {
       const payload = await authCall('/session/logout?scope=local', { bearer: state.accessToken });
@@ -332,13 +509,21 @@
     state.socket = null;
     state.accessToken = null;
     state.room = null;
+    showGroupMembers(null, []);
+    $('group-select').replaceChildren();
     setConnected(false);
     setSignedIn(false);
     $('user-id').textContent = '-';
     $('session-id').textContent = '-';
   }
 
-  $('load-dev-token').addEventListener('click', loadDevToken);
+  $('load-dev-token').addEventListener('click', () => loadDevToken('first'));
+  $('load-second-dev-token').addEventListener('click', () => loadDevToken('second'));
+  $('create-group').addEventListener('click', createGroup);
+  $('refresh-groups').addEventListener('click', () => refreshGroups());
+  $('open-group').addEventListener('click', openGroup);
+  $('add-member').addEventListener('click', addMember);
+  $('leave-group').addEventListener('click', leaveGroup);
   $('sign-in').addEventListener('click', signIn);
   $('refresh').addEventListener('click', refreshSession);
   $('logout').addEventListener('click', logout);

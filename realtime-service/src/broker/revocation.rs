@@ -7,6 +7,7 @@
 //! deduplicated by their CloudEvents `id`. The queue dies with the
 //! connection; events published while an instance is disconnected are lost
 //! to it, which is why the periodic re-check (`recheck`) exists.
+//! The same queue carries `group.member_removed`, handed to `groups::consumer`.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -83,6 +84,7 @@ async fn consume(
             )
             .await?;
     }
+    crate::groups::consumer::bind(&channel, queue.name(), exchange).await?;
     let mut consumer =
         nexus_common::amqp::consume_without_ack(&channel, queue.name().clone()).await?;
     state.session_events_up.store(true, Ordering::Relaxed);
@@ -93,6 +95,11 @@ async fn consume(
             () = stop.cancelled() => return Ok(()),
         };
         match delivery {
+            Some(Ok(delivery))
+                if crate::groups::consumer::is_group_event(delivery.routing_key.as_str()) =>
+            {
+                crate::groups::consumer::handle(state, io, seen, &delivery.data).await;
+            }
             Some(Ok(delivery)) => handle(state, io, seen, &delivery.data),
             Some(Err(error)) => return Err(error.into()),
             None => anyhow::bail!("the broker closed the session-event consumer"),

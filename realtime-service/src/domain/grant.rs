@@ -42,6 +42,10 @@ pub enum GrantError {
     Invalid,
     #[error("the grant is for another user or room")]
     Mismatch,
+    #[error("you are not a member of this group")]
+    NotMember,
+    #[error("group membership cannot be checked right now; retry")]
+    Unavailable,
 }
 
 #[derive(Deserialize)]
@@ -83,6 +87,17 @@ impl GrantKeys {
         user: &UserId,
         room: &RoomName,
     ) -> Result<(), GrantError> {
+        self.verify_until(grant, user, room).map(|_| ())
+    }
+
+    /// Like [`Self::verify`], and returns the grant's `exp` (Unix seconds):
+    /// the moment the member must leave unless a fresh grant extends it.
+    pub fn verify_until(
+        &self,
+        grant: Option<&str>,
+        user: &UserId,
+        room: &RoomName,
+    ) -> Result<i64, GrantError> {
         if self.0.is_empty() {
             return Err(GrantError::Closed);
         }
@@ -117,7 +132,7 @@ impl GrantKeys {
         if claims.sub != user.as_str() || claims.room != room.as_str() {
             return Err(GrantError::Mismatch);
         }
-        Ok(())
+        Ok(claims.exp)
     }
 }
 

@@ -5,6 +5,7 @@ mod helpers;
 
 mod bounds;
 mod connect;
+mod groups;
 mod hangouts;
 mod instances;
 mod operations;

@@ -202,10 +202,22 @@ async fn group_room_is_refused_without_a_grant_and_admitted_with_one() {
         .await;
     assert_eq!(error_code(&forged).as_deref(), Some("grant_invalid"));
 
-    let admitted = client
+    // A valid grant admits a member of the group (session-store decides).
+    let not_member = client
         .emit(
             "room:join",
             json!({"room": "group:team-1", "grant": grant("gina", "group:team-1")}),
+        )
+        .await;
+    assert_eq!(error_code(&not_member).as_deref(), Some("not_a_member"));
+    let team = format!(
+        "group:{}",
+        crate::groups::create_group(&backend, "gina").await
+    );
+    let admitted = client
+        .emit(
+            "room:join",
+            json!({"room": team, "grant": grant("gina", &team)}),
         )
         .await;
     assert_eq!(admitted["ok"], true, "{admitted}");

@@ -16,16 +16,16 @@ use tokio::sync::oneshot;
 
 use crate::helpers::*;
 
-struct Auth {
-    url: String,
+pub(crate) struct Auth {
+    pub(crate) url: String,
     exchange: String,
-    http: reqwest::Client,
+    pub(crate) http: reqwest::Client,
     stop: oneshot::Sender<()>,
     server: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
 
 impl Auth {
-    async fn start(backend: &Backend, reuse_interval: Duration) -> Self {
+    pub(crate) async fn start(backend: &Backend, reuse_interval: Duration) -> Self {
         let supabase = SupabaseConfig {
             jwks_url: None,
             ..SupabaseConfig::from_values(
@@ -57,6 +57,13 @@ impl Auth {
             access_token_ttl: Duration::from_secs(900),
             refresh_reuse_interval: reuse_interval,
             rate_limits: auth_service::config::RateLimits::default(),
+            // The key realtime verifies with (`Backend::config`).
+            room_grants: auth_service::keys::room_grant::RoomGrantSigner::parse(
+                Some(&format!("g1:{GRANT_SECRET}")),
+                Duration::from_secs(60),
+            )
+            .expect("room grant key")
+            .map(Arc::new),
             secret_cache_size: 1000,
         };
         let application = tokio::time::timeout(
@@ -88,12 +95,12 @@ impl Auth {
         }
     }
 
-    fn jwks_url(&self) -> String {
+    pub(crate) fn jwks_url(&self) -> String {
         format!("{}/api/auth/.well-known/jwks.json", self.url)
     }
 
     /// Bridges a Supabase session: (access token, refresh token, body).
-    async fn bridge(&self, supabase_token: &str) -> (String, String, Value) {
+    pub(crate) async fn bridge(&self, supabase_token: &str) -> (String, String, Value) {
         let response = self
             .http
             .post(format!("{}/api/auth/session/bridge", self.url))
@@ -122,7 +129,7 @@ impl Auth {
             .expect("refresh")
     }
 
-    async fn stop(self) {
+    pub(crate) async fn stop(self) {
         let _ = self.stop.send(());
         let _ = self.server.await;
         let _ = self.exchange;

@@ -1,4 +1,4 @@
-//! Diesel's view of the two tables (only the columns session-store uses).
+//! Diesel's view of the tables (only the columns session-store uses).
 //!
 //! `refresh_tokens.id` is deliberately absent: adopted tables from the old
 //! backend may give it another type, so no query references it. The key
@@ -35,3 +35,24 @@ diesel::table! {
 
 diesel::joinable!(refresh_tokens -> user_sessions (session_id));
 diesel::allow_tables_to_appear_in_same_query!(user_sessions, refresh_tokens);
+
+diesel::table! {
+    chat_groups (id) {
+        id -> Text,
+        name -> Text,
+        created_by -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    chat_group_members (group_id, user_id) {
+        group_id -> Text,
+        user_id -> Text,
+        role -> Text,
+        added_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(chat_group_members -> chat_groups (group_id));
+diesel::allow_tables_to_appear_in_same_query!(chat_groups, chat_group_members);

@@ -2,10 +2,12 @@
 //! ("parse, don't validate"), so the repository never sees a malformed id,
 //! hash or secret.
 
+pub mod groups;
 pub mod ids;
 pub mod lifetimes;
 pub mod secrets;
 
+pub use groups::{GroupId, GroupName, GroupRole};
 pub use ids::{KeyId, SessionId, SupabaseSessionId, UserId};
 pub use lifetimes::{Lifetimes, SessionStatus};
 pub use secrets::{Generation, RefreshSecret, TokenHash};

@@ -4,8 +4,10 @@
 
 pub mod auth;
 pub mod convert;
+pub mod groups;
 pub mod service;
 pub mod status;
 
 pub use auth::RequireToken;
+pub use groups::GroupStoreService;
 pub use service::SessionStoreService;

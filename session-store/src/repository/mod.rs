@@ -1,4 +1,5 @@
-//! The repository: every SQL statement session-store runs, in diesel.
+//! The repository: every SQL statement session-store runs, in diesel
+//! (sessions, refresh tokens, and group chats in `groups`).
 //!
 //! It speaks domain types in and plain rows out and knows nothing of gRPC or
 //! prost. Each use case that changes more than one row is ONE transaction;
@@ -6,6 +7,7 @@
 //! concurrent calls for one session serialise.
 
 mod error;
+mod groups;
 mod purge;
 mod rotate;
 mod rows;
@@ -17,6 +19,10 @@ use diesel_async::pooled_connection::bb8::PooledConnection;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 pub use error::StoreError;
+pub use groups::{
+    GroupError, GroupRow, GroupWithMembers, MAX_GROUPS_OWNED, MAX_MEMBERS_PER_GROUP,
+    MAX_MEMBERSHIP_CHECKS, MemberRow,
+};
 pub use rotate::{RotateOutcome, RotateRequest, Rotation};
 pub use rows::{RefreshState, SessionRow};
 pub use sessions::{Created, NewSession, VALIDATE_BATCH_MAX};
@@ -26,7 +32,7 @@ use crate::db::prepared::Prepared;
 use crate::db::schema::{refresh_tokens, user_sessions};
 use crate::domain::{Lifetimes, RevokeReason};
 
-/// Access to the two tables through the pool.
+/// Access to the tables through the pool.
 #[derive(Clone)]
 pub struct Repository {
     pool: DbPool,

@@ -3,6 +3,7 @@
 
 mod auth;
 mod create;
+mod groups;
 mod harness;
 mod helpers;
 mod input;

@@ -13,7 +13,7 @@ async fn migrations_run_twice_and_their_sql_is_idempotent() {
         migrations::run(database.url(), &Default::default())
             .await
             .unwrap(),
-        3
+        4
     );
     assert_eq!(
         migrations::run(database.url(), &Default::default())
@@ -30,7 +30,7 @@ async fn migrations_run_twice_and_their_sql_is_idempotent() {
         migrations::run(database.url(), &Default::default())
             .await
             .unwrap(),
-        3
+        4
     );
     drop(db);
     database.drop_database().await;
@@ -76,7 +76,7 @@ async fn migrations_adopt_the_old_backend_tables() {
         migrations::run(database.url(), &Default::default())
             .await
             .unwrap(),
-        3
+        4
     );
 
     // Old data kept, old refresh tokens revoked, new columns present.
@@ -158,8 +158,12 @@ async fn policies_are_created_where_supabase_roles_and_auth_uid_exist() {
     assert_eq!(
         names,
         vec![
+            "Members can view their groups",
+            "Service role can manage all chat group members",
+            "Service role can manage all chat groups",
             "Service role can manage all refresh tokens",
             "Service role can manage all sessions",
+            "Users can view own group memberships",
             "Users can view own refresh tokens",
             "Users can view own sessions",
         ]
@@ -171,7 +175,7 @@ async fn policies_are_created_where_supabase_roles_and_auth_uid_exist() {
     migrations::run(database.url(), &Default::default())
         .await
         .unwrap();
-    assert_eq!(count(&db, "SELECT count(*) FROM pg_policies").await, 4);
+    assert_eq!(count(&db, "SELECT count(*) FROM pg_policies").await, 8);
 
     // A plain database (no auth.uid()) gets no policies but RLS enabled.
     let plain = TestDatabase::create().await;

@@ -2,6 +2,7 @@
 //! and OpenAPI operations through a `ROUTES` value (`http::route_module`).
 
 pub mod bridge;
+pub mod groups;
 pub mod logout;
 pub mod ops;
 pub mod refresh;

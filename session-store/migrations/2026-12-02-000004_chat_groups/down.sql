@@ -1,0 +1,2 @@
+DROP TABLE IF EXISTS chat_group_members;
+DROP TABLE IF EXISTS chat_groups;
