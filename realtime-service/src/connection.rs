@@ -149,7 +149,8 @@ async fn admit(
         tracing::warn!(%ip, "refused: too many connects per second from this address");
         return Err(Refusal::TooManyConnections);
     }
-    let ip_slot = state.ip_limiter.acquire(ip).ok_or_else(|| {
+    let client = nexus_common::client_ip::RateLimitKey::of(Some(ip));
+    let ip_slot = state.ip_limiter.acquire(client).ok_or_else(|| {
         tracing::warn!(%ip, "refused: too many connections from this address");
         Refusal::TooManyConnections
     })?;
@@ -157,7 +158,7 @@ async fn admit(
     let identity = state.authenticator.authenticate(&credentials).await?;
     let user_slot = state
         .user_limiter
-        .acquire(identity.user.as_str())
+        .acquire(identity.user.as_str().into())
         .ok_or_else(|| {
             tracing::warn!("refused: too many sockets for this user");
             Refusal::TooManyConnections

@@ -7,6 +7,7 @@
 //! it is touched once per event, never across an await.
 
 use std::collections::HashMap;
+use std::hash::Hash;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -14,22 +15,29 @@ use std::time::Instant;
 use moka::sync::Cache;
 use nexus_common::client_ip::RateLimitKey;
 
-/// Counts sockets per client (an IPv4 address or an IPv6 /64: see
-/// [`RateLimitKey`]).
+/// Counts sockets per key, at most `max` each: per client (an IPv4 address
+/// or an IPv6 /64, [`RateLimitKey`]) and per user.
 #[derive(Debug, Default)]
-pub struct IpLimiter {
-    counts: Mutex<HashMap<RateLimitKey, usize>>,
+pub struct SlotCounter<K> {
+    counts: Mutex<HashMap<K, usize>>,
     max: usize,
 }
 
-/// A held connection slot; dropping it frees the slot.
+/// A held slot; dropping it frees the slot.
 #[derive(Debug)]
-pub struct IpSlot {
-    limiter: Arc<IpLimiter>,
-    ip: RateLimitKey,
+pub struct Slot<K: Hash + Eq> {
+    counter: Arc<SlotCounter<K>>,
+    key: K,
 }
 
-impl IpLimiter {
+/// Sockets per client address.
+pub type IpLimiter = SlotCounter<RateLimitKey>;
+pub type IpSlot = Slot<RateLimitKey>;
+/// Sockets per user (all of the user's sessions on this instance).
+pub type UserLimiter = SlotCounter<Arc<str>>;
+pub type UserSlot = Slot<Arc<str>>;
+
+impl<K: Hash + Eq + Clone> SlotCounter<K> {
     pub fn new(max: usize) -> Arc<Self> {
         Arc::new(Self {
             counts: Mutex::new(HashMap::new()),
@@ -37,93 +45,38 @@ impl IpLimiter {
         })
     }
 
-    /// A slot for `ip`, or `None` when it already holds `max` sockets.
-    pub fn acquire(self: &Arc<Self>, ip: IpAddr) -> Option<IpSlot> {
-        let ip = RateLimitKey::of(Some(ip));
-        let mut counts = self
-            .counts
+    fn counts(&self) -> std::sync::MutexGuard<'_, HashMap<K, usize>> {
+        self.counts
             .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let count = counts.entry(ip).or_insert(0);
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// A slot for `key`, or `None` when it already holds `max`.
+    pub fn acquire(self: &Arc<Self>, key: K) -> Option<Slot<K>> {
+        let mut counts = self.counts();
+        let count = counts.entry(key.clone()).or_insert(0);
         if *count >= self.max {
             return None;
         }
         *count += 1;
-        Some(IpSlot {
-            limiter: self.clone(),
-            ip,
+        Some(Slot {
+            counter: self.clone(),
+            key,
         })
     }
 }
 
-impl Drop for IpSlot {
+impl<K: Hash + Eq> Drop for Slot<K> {
     fn drop(&mut self) {
         let mut counts = self
-            .limiter
+            .counter
             .counts
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some(count) = counts.get_mut(&self.ip) {
+        if let Some(count) = counts.get_mut(&self.key) {
             *count = count.saturating_sub(1);
             if *count == 0 {
-                counts.remove(&self.ip);
-            }
-        }
-    }
-}
-
-/// Counts sockets per user (all of the user's sessions on this instance).
-#[derive(Debug, Default)]
-pub struct UserLimiter {
-    counts: Mutex<HashMap<Arc<str>, usize>>,
-    max: usize,
-}
-
-/// A held per-user slot; dropping it frees the slot.
-#[derive(Debug)]
-pub struct UserSlot {
-    limiter: Arc<UserLimiter>,
-    user: Arc<str>,
-}
-
-impl UserLimiter {
-    pub fn new(max: usize) -> Arc<Self> {
-        Arc::new(Self {
-            counts: Mutex::new(HashMap::new()),
-            max,
-        })
-    }
-
-    /// A slot for `user`, or `None` when they already hold `max` sockets.
-    pub fn acquire(self: &Arc<Self>, user: &str) -> Option<UserSlot> {
-        let user: Arc<str> = Arc::from(user);
-        let mut counts = self
-            .counts
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let count = counts.entry(user.clone()).or_insert(0);
-        if *count >= self.max {
-            return None;
-        }
-        *count += 1;
-        Some(UserSlot {
-            limiter: self.clone(),
-            user,
-        })
-    }
-}
-
-impl Drop for UserSlot {
-    fn drop(&mut self) {
-        let mut counts = self
-            .limiter
-            .counts
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some(count) = counts.get_mut(&self.user) {
-            *count = count.saturating_sub(1);
-            if *count == 0 {
-                counts.remove(&self.user);
+                counts.remove(&self.key);
             }
         }
     }
@@ -201,14 +154,18 @@ impl RateLimiter {
 mod tests {
     use super::*;
 
+    fn client(ip: IpAddr) -> RateLimitKey {
+        RateLimitKey::of(Some(ip))
+    }
+
     #[test]
     fn ip_slots_are_counted_and_released() {
         let limiter = IpLimiter::new(2);
-        let ip: IpAddr = [127, 0, 0, 1].into();
+        let ip = client([127, 0, 0, 1].into());
         let a = limiter.acquire(ip).expect("first");
         let _b = limiter.acquire(ip).expect("second");
         assert!(limiter.acquire(ip).is_none());
-        assert!(limiter.acquire([127, 0, 0, 2].into()).is_some());
+        assert!(limiter.acquire(client([127, 0, 0, 2].into())).is_some());
         drop(a);
         assert!(limiter.acquire(ip).is_some());
     }
@@ -219,19 +176,19 @@ mod tests {
         let first: IpAddr = "2001:db8:1:2::1".parse().expect("v6");
         let same_net: IpAddr = "2001:db8:1:2:ffff::2".parse().expect("v6");
         let next_net: IpAddr = "2001:db8:1:3::1".parse().expect("v6");
-        let _held = limiter.acquire(first).expect("first");
-        assert!(limiter.acquire(same_net).is_none());
-        assert!(limiter.acquire(next_net).is_some());
+        let _held = limiter.acquire(client(first)).expect("first");
+        assert!(limiter.acquire(client(same_net)).is_none());
+        assert!(limiter.acquire(client(next_net)).is_some());
     }
 
     #[test]
     fn user_slots_are_counted_and_released() {
         let limiter = UserLimiter::new(1);
-        let held = limiter.acquire("u").expect("first");
-        assert!(limiter.acquire("u").is_none());
-        assert!(limiter.acquire("v").is_some());
+        let held = limiter.acquire("u".into()).expect("first");
+        assert!(limiter.acquire("u".into()).is_none());
+        assert!(limiter.acquire("v".into()).is_some());
         drop(held);
-        assert!(limiter.acquire("u").is_some());
+        assert!(limiter.acquire("u".into()).is_some());
     }
 
     #[test]
