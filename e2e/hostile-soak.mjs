@@ -7,13 +7,23 @@
 // 1 MiB, before and after CONNECT), floods of joins to fresh rooms, sockets
 // that stop reading (their TCP receive side paused) in the normal rooms.
 // Phase 1 (baseline) runs normal traffic alone, phase 2 adds the hostiles.
-// Prints one JSON line per phase: {phase, deliveries, p50_ms, p99_ms, missing, hostile}.
 //
-// Environment: URL, TOKENS (comma list: normal clients' tokens, reused
-// round-robin), HOSTILE_TOKENS (comma list), PHASE_SECONDS (default 30),
-// NORMAL_ROOMS (5), NORMAL_PER_ROOM (10), SEND_MS (200), HOSTILES (10).
+// Normal and hostile clients run in two processes (ROLE=normal, ROLE=hostile)
+// so the hostiles' work never delays the normal clients' own event loop: the
+// latency measured is the server's. They meet through files in CONTROL_DIR:
+// the normal process writes rooms.json once its rooms exist, `start` when
+// phase 2 begins and `stop` when it ends.
+// The normal process prints one JSON line per phase: {phase, deliveries,
+// expected, p50_ms, p99_ms, missing}; the hostile one prints its counts.
+//
+// Environment: ROLE, CONTROL_DIR, URL, TOKENS (comma list: normal clients'
+// tokens, reused round-robin), HOSTILE_TOKENS (comma list), PHASE_SECONDS
+// (default 30), NORMAL_ROOMS (5), NORMAL_PER_ROOM (10), SEND_MS (200),
+// HOSTILES (10).
 import { io } from "socket.io-client";
 import net from "node:net";
+import fs from "node:fs";
+import path from "node:path";
 
 const env = process.env;
 const url = new URL(env.URL);
@@ -25,6 +35,11 @@ const perRoom = Number(env.NORMAL_PER_ROOM ?? 10);
 const sendMs = Number(env.SEND_MS ?? 200);
 const hostiles = Number(env.HOSTILES ?? 10);
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const role = env.ROLE ?? "normal";
+const control = (name) => path.join(env.CONTROL_DIR, name);
+const waitForFile = async (name) => {
+  while (!fs.existsSync(control(name))) await sleep(100);
+};
 let tokenIndex = 0;
 const nextToken = (list) => list[tokenIndex++ % list.length];
 
@@ -41,43 +56,6 @@ function open(token, extra = {}) {
 
 const join = (socket, room) =>
   new Promise((resolve) => socket.timeout(10000).emit("room:join", { room }, (err, ack) => resolve(err ? null : ack)));
-
-// ---- normal traffic ----
-let latencies = [];
-let sent = 0;
-let received = 0;
-const rooms = [];
-const create = (socket, name) =>
-  new Promise((resolve, reject) =>
-    socket.timeout(10000).emit("hangout:create", { name }, (err, ack) =>
-      err || !ack?.ok ? reject(new Error(`hangout:create: ${JSON.stringify(err ?? ack)}`)) : resolve(ack.room),
-    ),
-  );
-for (let r = 0; r < roomsCount; r += 1) {
-  let room = null;
-  const members = [];
-  for (let m = 0; m < perRoom; m += 1) {
-    const socket = await open(nextToken(tokens));
-    // Only created hangouts can be joined: the first member creates it.
-    room ??= await create(socket, `soak ${r}`);
-    await join(socket, room);
-    socket.on("room:message", (message) => {
-      const at = Number(message.text.split(":")[1]);
-      if (Number.isFinite(at)) {
-        latencies.push(Date.now() - at);
-        received += 1;
-      }
-    });
-    members.push(socket);
-  }
-  rooms.push({ room, members });
-}
-const senders = rooms.map(({ room, members }) =>
-  setInterval(() => {
-    sent += members.length - 1;
-    members[0].emit("room:message", { room, text: `t:${Date.now()}` });
-  }, sendMs),
-);
 
 // ---- hostile traffic ----
 let hostileCounts = { oversized: 0, oversized_closed: 0, join_floods: 0, flood_acks: 0, stuck: 0 };
@@ -168,10 +146,10 @@ async function stuckReader(token, room) {
   return socket;
 }
 
-async function hostileLoop() {
+async function hostileLoop(normalRooms) {
   const stuck = [];
   for (let i = 0; i < hostiles; i += 1) {
-    const s = await stuckReader(nextToken(hostileTokens), rooms[i % rooms.length].room);
+    const s = await stuckReader(nextToken(hostileTokens), normalRooms[i % normalRooms.length]);
     if (s) stuck.push(s);
   }
   while (hostileRunning) {
@@ -184,13 +162,20 @@ async function hostileLoop() {
   for (const s of stuck) s.close();
 }
 
+// ---- normal clients' state (ROLE=normal) ----
+let latencies = [];
+let sent = 0;
+let received = 0;
+const rooms = [];
+let senders = [];
+
 function report(phase) {
   const sorted = [...latencies].sort((a, b) => a - b);
   const pick = (q) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] : null);
   process.stdout.write(
     JSON.stringify({
       phase, deliveries: received, expected: sent, p50_ms: pick(0.5), p99_ms: pick(0.99),
-      missing: Math.max(0, sent - received), hostile: { ...hostileCounts },
+      missing: Math.max(0, sent - received),
     }) + "\n",
   );
   latencies = [];
@@ -198,14 +183,66 @@ function report(phase) {
   received = 0;
 }
 
-await sleep(phaseSeconds * 1000);
-report("baseline");
-hostileRunning = true;
-const hostile = hostileLoop();
-await sleep(phaseSeconds * 1000);
-hostileRunning = false;
-report("hostile");
-senders.forEach(clearInterval);
-await Promise.race([hostile, sleep(15000)]);
-for (const { members } of rooms) members.forEach((socket) => socket.close());
+
+async function normalRole() {
+  fs.writeFileSync(control("rooms.json"), JSON.stringify(rooms.map(({ room }) => room)));
+  await sleep(phaseSeconds * 1000);
+  report("baseline");
+  fs.writeFileSync(control("start"), "");
+  await sleep(phaseSeconds * 1000);
+  report("hostile");
+  fs.writeFileSync(control("stop"), "");
+  senders.forEach(clearInterval);
+  for (const { members } of rooms) members.forEach((socket) => socket.close());
+}
+
+async function hostileRole() {
+  await waitForFile("rooms.json");
+  const normalRooms = JSON.parse(fs.readFileSync(control("rooms.json"), "utf8"));
+  await waitForFile("start");
+  hostileRunning = true;
+  const hostile = hostileLoop(normalRooms);
+  await waitForFile("stop");
+  hostileRunning = false;
+  await Promise.race([hostile, sleep(15000)]);
+  process.stdout.write(JSON.stringify({ phase: "hostile clients", hostile: { ...hostileCounts } }) + "\n");
+}
+
+if (role === "hostile") {
+  await hostileRole();
+} else {
+  const create = (socket, name) =>
+    new Promise((resolve, reject) =>
+      socket.timeout(10000).emit("hangout:create", { name }, (err, ack) =>
+        err || !ack?.ok ? reject(new Error(`hangout:create: ${JSON.stringify(err ?? ack)}`)) : resolve(ack.room),
+      ),
+    );
+  for (let r = 0; r < roomsCount; r += 1) {
+    let room = null;
+    const members = [];
+    for (let m = 0; m < perRoom; m += 1) {
+      const socket = await open(nextToken(tokens));
+      // Only created hangouts can be joined: the first member creates it.
+      room ??= await create(socket, `soak ${r}`);
+      await join(socket, room);
+      socket.on("room:message", (message) => {
+        const at = Number(message.text.split(":")[1]);
+        if (Number.isFinite(at)) {
+          latencies.push(Date.now() - at);
+          received += 1;
+        }
+      });
+      members.push(socket);
+    }
+    rooms.push({ room, members });
+  }
+  senders = rooms.map(({ room, members }) =>
+    setInterval(() => {
+      sent += members.length - 1;
+      members[0].emit("room:message", { room, text: `t:${Date.now()}` });
+    }, sendMs),
+  );
+
+  await normalRole();
+}
 process.exit(0);

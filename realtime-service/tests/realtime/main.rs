@@ -15,4 +15,5 @@ mod recheck;
 mod recovery;
 mod revocation;
 mod rooms;
+mod startup_config;
 mod through_auth;
