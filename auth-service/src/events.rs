@@ -195,47 +195,57 @@ enum Ended {
 
 async fn run(
     config: PublisherConfig,
-    mut receiver: mpsc::Receiver<Outgoing>,
+    receiver: mpsc::Receiver<Outgoing>,
     connected: Arc<AtomicBool>,
 ) {
-    let mut pending: VecDeque<Outgoing> = VecDeque::new();
-    loop {
-        let connection =
-            nexus_common::amqp::connect_with_backoff(&config.amqp_url, "auth-service events").await;
-        let channel = match open_channel(&connection, &config.exchange).await {
-            Ok(channel) => channel,
-            Err(error) => {
-                tracing::warn!(
-                    error = format!("{error:#}"),
-                    "cannot set up the session-event channel; retrying"
-                );
-                tokio::time::sleep(Duration::from_secs(1)).await;
-                continue;
-            }
-        };
-        connected.store(true, Ordering::Relaxed);
-        tracing::info!(exchange = %config.exchange, pending = pending.len(), "session-event publisher connected");
+    let mut publisher = Publisher {
+        exchange: config.exchange,
+        pending: VecDeque::new(),
+        receiver,
+        connected,
+    };
+    // Never stopped from outside: it ends once every handle is dropped and
+    // nothing is pending (`Ok` from `run` below).
+    nexus_common::amqp::supervise(
+        &config.amqp_url,
+        "auth-service events",
+        std::future::pending(),
+        &mut publisher,
+    )
+    .await;
+}
+
+/// The publisher's state across connections: what is not confirmed yet is
+/// re-sent on the next one.
+struct Publisher {
+    exchange: String,
+    pending: VecDeque<Outgoing>,
+    receiver: mpsc::Receiver<Outgoing>,
+    connected: Arc<AtomicBool>,
+}
+
+impl nexus_common::amqp::Supervised for Publisher {
+    async fn run(&mut self, connection: &Connection) -> anyhow::Result<()> {
+        let channel = open_channel(connection, &self.exchange)
+            .await
+            .context("cannot set up the session-event channel")?;
+        self.connected.store(true, Ordering::Relaxed);
+        tracing::info!(exchange = %self.exchange, pending = self.pending.len(), "session-event publisher connected");
         let ended = publish_loop(
-            &connection,
+            connection,
             &channel,
-            &config.exchange,
-            &mut pending,
-            &mut receiver,
+            &self.exchange,
+            &mut self.pending,
+            &mut self.receiver,
         )
         .await;
-        connected.store(false, Ordering::Relaxed);
+        self.connected.store(false, Ordering::Relaxed);
         match ended {
-            Ended::Finished => {
-                let _ = connection.close(200, "shutting down".into()).await;
-                return;
-            }
-            Ended::Broken(error) => {
-                tracing::warn!(
-                    error = format!("{error:#}"),
-                    unconfirmed = pending.len(),
-                    "session-event connection lost; reconnecting and re-sending unconfirmed events"
-                );
-            }
+            Ended::Finished => Ok(()),
+            Ended::Broken(error) => Err(error.context(format!(
+                "session-event connection lost; {} unconfirmed events will be re-sent",
+                self.pending.len()
+            ))),
         }
     }
 }

@@ -1,10 +1,14 @@
-//! Connecting to RabbitMQ with backoff.
+//! Connecting to RabbitMQ with backoff, and the one loop that keeps a
+//! long-lived AMQP user connected.
 //!
 //! lapin does not recover a connection after a broker restart by itself, so
-//! every long-lived AMQP user (the event publisher, the revocation consumer,
-//! the room relay) loops: connect with exponential backoff, work until the
-//! connection errors, connect again.
+//! every long-lived AMQP user (auth-service's event publisher,
+//! realtime-service's revocation consumer and room relay) runs under
+//! [`supervise`]: connect with exponential backoff, work until the
+//! connection errors, close it, pause, connect again. The users differ only
+//! in what they do on a connection ([`Supervised`]).
 
+use std::future::Future;
 use std::time::Duration;
 
 use lapin::{Connection, ConnectionProperties};
@@ -34,6 +38,57 @@ pub async fn connect_with_backoff(url: &str, connection_name: &str) -> Connectio
                 tokio::time::sleep(backoff).await;
                 backoff = (backoff * 2).min(MAX_BACKOFF);
             }
+        }
+    }
+}
+
+/// Pause between a lost link and the next connection attempt, so a broker
+/// that accepts connections and drops them at once is not hammered.
+const RECONNECT_PAUSE: Duration = Duration::from_millis(200);
+
+/// What a long-lived AMQP user does on one connection.
+pub trait Supervised: Send {
+    /// Works on `connection` until the user is done (`Ok`: shutting down,
+    /// the loop ends) or the link fails (`Err`: the loop reconnects). Runs
+    /// again on every new connection, so state that must survive a
+    /// reconnect (unconfirmed events, the rooms to rebind) lives in `self`.
+    fn run(&mut self, connection: &Connection) -> impl Future<Output = anyhow::Result<()>> + Send;
+}
+
+/// Keeps `user` connected until it is done or `stop` completes: connect with
+/// backoff, [`Supervised::run`], and after a lost link close the connection,
+/// log why, pause and reconnect. `stop` is watched while connecting and
+/// pausing; while `run` works it watches its own stop signal and returns
+/// `Ok` (so it can finish cleanly before the connection closes).
+pub async fn supervise(
+    url: &str,
+    connection_name: &str,
+    stop: impl Future<Output = ()> + Send,
+    user: &mut impl Supervised,
+) {
+    let mut stop = std::pin::pin!(stop);
+    loop {
+        let connection = tokio::select! {
+            connection = connect_with_backoff(url, connection_name) => connection,
+            () = &mut stop => return,
+        };
+        match user.run(&connection).await {
+            Ok(()) => {
+                let _ = connection.close(200, "shutting down".into()).await;
+                return;
+            }
+            Err(error) => {
+                tracing::warn!(
+                    error = format!("{error:#}"),
+                    connection = connection_name,
+                    "broker link lost; reconnecting"
+                );
+                let _ = connection.close(200, "reconnecting".into()).await;
+            }
+        }
+        tokio::select! {
+            () = tokio::time::sleep(RECONNECT_PAUSE) => {}
+            () = &mut stop => return,
         }
     }
 }
@@ -97,4 +152,70 @@ pub async fn consume_without_ack(
             lapin::types::FieldTable::default(),
         )
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Loses its link `failures` times, then is done.
+    struct Flaky {
+        failures: usize,
+        runs: usize,
+        connected_each_time: bool,
+    }
+
+    impl Supervised for Flaky {
+        async fn run(&mut self, connection: &Connection) -> anyhow::Result<()> {
+            self.runs += 1;
+            self.connected_each_time &= connection.status().connected();
+            if self.runs <= self.failures {
+                anyhow::bail!("link lost (test)");
+            }
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_lost_link_is_reconnected_until_the_user_is_done() {
+        let mut user = Flaky {
+            failures: 2,
+            runs: 0,
+            connected_each_time: true,
+        };
+        let supervised = supervise(
+            crate::config::defaults::AMQP_URL,
+            "nexus-common supervise test",
+            std::future::pending(),
+            &mut user,
+        );
+        tokio::time::timeout(Duration::from_secs(20), supervised)
+            .await
+            .expect("the loop ends once the user is done (is RabbitMQ running?)");
+        assert_eq!(user.runs, 3, "two lost links, then done");
+        assert!(
+            user.connected_each_time,
+            "every run got a fresh, open connection"
+        );
+    }
+
+    #[tokio::test]
+    async fn stop_ends_the_loop_while_the_broker_is_unreachable() {
+        let mut user = Flaky {
+            failures: 0,
+            runs: 0,
+            connected_each_time: true,
+        };
+        // Nothing listens on port 1: connecting retries until stopped.
+        let supervised = supervise(
+            "amqp://guest:guest@127.0.0.1:1/%2f",
+            "nexus-common supervise test",
+            tokio::time::sleep(Duration::from_millis(300)),
+            &mut user,
+        );
+        tokio::time::timeout(Duration::from_secs(5), supervised)
+            .await
+            .expect("stop ends the loop while it is still connecting");
+        assert_eq!(user.runs, 0);
+    }
 }

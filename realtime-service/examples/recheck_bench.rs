@@ -113,15 +113,12 @@ async fn main() -> anyhow::Result<()> {
 /// in flight. Returns how many sessions were not active or not answered.
 async fn one_by_one(state: &AppState, sessions: Vec<SessionId>, concurrency: usize) -> usize {
     futures::stream::iter(sessions)
-        .map(|session| async move { state.authenticator.session_state(&session).await })
+        .map(|session| async move { state.store.session(&session).await })
         .buffer_unordered(concurrency)
         .filter(|result| {
             let ended = !matches!(
                 result,
-                Ok((
-                    realtime_service::auth::authenticator::SessionState::Active,
-                    _
-                ))
+                Ok((realtime_service::store::SessionState::Active, _))
             );
             async move { ended }
         })

@@ -10,104 +10,27 @@
 //! handler yet, and a disconnect arriving that early would find no cleanup.
 //!
 //! The connect handler only counts the socket (session registry, gauge);
-//! [`Lifecycle`] makes that and the disconnect's uncounting happen at most
+//! the socket's `Lifecycle` (`conn`) makes that and the disconnect's uncounting happen at most
 //! once each and in that order, whichever of the two runs first.
 //!
 //! A session that ends while its socket is being admitted: the kick
-//! remembers the session before it looks for sockets (`sessions::kick`),
+//! remembers the session before it looks for sockets (`kick`),
 //! and admission looks at that memory after joining `session:<sid>` (the
 //! middleware refuses with the code) and again in the connect handler, which
 //! runs after the socket became findable, so one of the two sees the other.
 //! The auth payload is never logged.
 
-use std::collections::HashSet;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::net::IpAddr;
+use std::sync::Arc;
 
-use axum::extract::ConnectInfo;
 use serde_json::Value;
 use socketioxide::extract::{SocketRef, State, TryData};
 use socketioxide::socket::DisconnectReason;
 
-use crate::auth::{Credentials, Identity, Refusal};
-use crate::domain::room::RoomName;
-use crate::events;
-use crate::limits::{IpSlot, RateLimiter, UserSlot};
-use crate::rooms::Member;
+use crate::auth::{Credentials, Refusal};
+use crate::conn::{Conn, Lifecycle};
+use crate::limits::RateLimiter;
 use crate::state::AppState;
-
-/// Where a socket is in its life, as far as counting it goes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Lifecycle {
-    /// Admitted, not counted yet.
-    Admitted,
-    /// Counted in the session registry and the gauge.
-    Counted,
-    /// Disconnected: never counted again.
-    Closed,
-}
-
-/// The rooms a socket joined (not the private ones), and whether it is
-/// closed: one lock, so a join can never add a room after the disconnect
-/// took the list.
-#[derive(Debug, Default)]
-pub struct RoomSet {
-    pub rooms: HashSet<RoomName>,
-    pub closed: bool,
-}
-
-/// Per-socket state, stored in the socket's extensions.
-#[derive(Debug)]
-pub struct Conn {
-    pub identity: Identity,
-    rooms: Mutex<RoomSet>,
-    pub rate: RateLimiter,
-    lifecycle: Mutex<Lifecycle>,
-    /// Set when the session ended: every event is refused from then on.
-    revoked: AtomicBool,
-    /// Released by the disconnect handler (or, whatever path the socket
-    /// took, when its state is dropped).
-    slots: Mutex<Option<(IpSlot, UserSlot)>>,
-}
-
-impl Conn {
-    /// How this socket's user appears in `room`.
-    pub fn member(&self, room: &RoomName, state: &AppState) -> Member {
-        if room.is_anonymous() {
-            Member {
-                id: None,
-                name: Some(state.alias_key.alias(room, &self.identity.user)),
-            }
-        } else {
-            Member {
-                id: Some(self.identity.user.as_str().to_owned()),
-                name: self.identity.name.clone(),
-            }
-        }
-    }
-
-    pub fn rooms(&self) -> std::sync::MutexGuard<'_, RoomSet> {
-        self.rooms
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    fn lifecycle(&self) -> std::sync::MutexGuard<'_, Lifecycle> {
-        self.lifecycle
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    /// Marks the socket revoked; returns whether it already was.
-    pub fn revoke(&self) -> bool {
-        self.revoked.swap(true, Ordering::SeqCst)
-    }
-
-    pub fn is_revoked(&self) -> bool {
-        self.revoked.load(Ordering::SeqCst)
-    }
-}
 
 /// Connect middleware: a live session or a `connect_error`.
 pub async fn authenticate(
@@ -163,27 +86,12 @@ async fn admit(
             tracing::warn!("refused: too many sockets for this user");
             Refusal::TooManyConnections
         })?;
-    Ok(Conn {
-        identity,
-        rooms: Mutex::new(RoomSet::default()),
-        rate: RateLimiter::new(state.limits.events_per_second, state.limits.event_burst),
-        lifecycle: Mutex::new(Lifecycle::Admitted),
-        revoked: AtomicBool::new(false),
-        slots: Mutex::new(Some((ip_slot, user_slot))),
-    })
+    let rate = RateLimiter::new(state.limits.events_per_second, state.limits.event_burst);
+    Ok(Conn::new(identity, rate, (ip_slot, user_slot)))
 }
 
 fn client_ip(parts: &axum::http::request::Parts, state: &AppState) -> IpAddr {
-    let peer = parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |info| info.0.ip());
-    let forwarded = parts
-        .headers
-        .get_all("x-forwarded-for")
-        .iter()
-        .filter_map(|value| value.to_str().ok());
-    state.trusted_proxies.client_ip(peer, forwarded)
+    crate::handshakes::client_ip(&parts.extensions, &parts.headers, &state.trusted_proxies)
 }
 
 /// Connect handler: counts the socket (unless it is already gone) and
@@ -206,18 +114,14 @@ pub async fn on_connect(socket: SocketRef, State(state): State<Arc<AppState>>) {
     }
     tracing::debug!(socket = %socket.id, transport = ?socket.transport_type(), "socket connected");
     if let Some(reason) = state.ended_sessions.reason(&conn.identity.session) {
-        crate::sessions::revoke(&state, socket, &reason);
+        crate::kick::revoke(&state, socket, &reason);
     }
 }
 
 /// The client events and the cleanup, registered before CONNECT reaches
 /// the client.
 fn register_handlers(socket: &SocketRef) {
-    socket.on("room:join", events::join);
-    socket.on("room:leave", events::leave);
-    socket.on("room:message", events::message);
-    socket.on("hangout:create", events::hangout_create);
-    socket.on_fallback(events::unknown);
+    crate::events::register(socket);
     socket.on_disconnect(on_disconnect);
 }
 
@@ -231,11 +135,8 @@ async fn on_disconnect(
     };
     tracing::debug!(socket = %socket.id, %reason, "socket disconnected");
     let was = std::mem::replace(&mut *conn.lifecycle(), Lifecycle::Closed);
-    events::leave_all(&socket, &state, &conn).await;
-    conn.slots
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-        .take();
+    crate::membership::leave_all(&socket, &state, &conn).await;
+    conn.release_slots();
     if was == Lifecycle::Counted {
         state.sessions.unregister(&conn.identity.session);
         state.metrics.disconnected();

@@ -4,7 +4,7 @@
 //!
 //! Never read from the environment: production builds carry the default
 //! (every gate open, every delay zero), which costs one `Option` check.
-//! Tests set them in the [`RealtimeConfig`](crate::config::RealtimeConfig)
+//! Tests set them in the `RealtimeConfig` (`config`)
 //! they build by hand.
 
 use std::sync::Arc;

@@ -16,12 +16,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::StatusCode;
+use axum::http::{Extensions, HeaderMap, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use nexus_common::client_ip::RateLimitKey;
-
-use crate::state::AppState;
+use nexus_common::client_ip::{RateLimitKey, TrustedProxies};
 
 /// Clients remembered before expired entries are swept from the map.
 const SWEEP_AT: usize = 10_000;
@@ -81,8 +79,29 @@ impl PendingHandshakes {
     }
 }
 
+/// The client address of a request: the TCP peer, or what trusted proxies
+/// say in `X-Forwarded-For` (the same rule for the handshake limit and the
+/// connect middleware).
+pub fn client_ip(extensions: &Extensions, headers: &HeaderMap, proxies: &TrustedProxies) -> IpAddr {
+    let peer = extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |info| info.0.ip());
+    let forwarded = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|value| value.to_str().ok());
+    proxies.client_ip(peer, forwarded)
+}
+
+/// What the handshake middleware needs (its axum state).
+#[derive(Debug, Clone)]
+pub struct HandshakeGate {
+    pub pending: Arc<PendingHandshakes>,
+    pub proxies: TrustedProxies,
+}
+
 /// Middleware in front of the Socket.IO layer.
-pub async fn limit(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
+pub async fn limit(State(gate): State<HandshakeGate>, request: Request, next: Next) -> Response {
     let is_handshake = request.uri().path().starts_with("/socket.io")
         && !request
             .uri()
@@ -91,17 +110,8 @@ pub async fn limit(State(state): State<Arc<AppState>>, request: Request, next: N
             .split('&')
             .any(|pair| pair.starts_with("sid="));
     if is_handshake {
-        let peer = request
-            .extensions()
-            .get::<ConnectInfo<SocketAddr>>()
-            .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |info| info.0.ip());
-        let forwarded = request
-            .headers()
-            .get_all("x-forwarded-for")
-            .iter()
-            .filter_map(|value| value.to_str().ok());
-        let ip = state.trusted_proxies.client_ip(peer, forwarded);
-        if !state.pending_handshakes.start(ip) {
+        let ip = client_ip(request.extensions(), request.headers(), &gate.proxies);
+        if !gate.pending.start(ip) {
             tracing::warn!(%ip, "refused: too many Engine.IO sessions without CONNECT");
             return (
                 StatusCode::TOO_MANY_REQUESTS,

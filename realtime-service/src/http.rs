@@ -9,6 +9,7 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use serde_json::json;
 
+use crate::readiness::Readiness;
 use crate::state::AppState;
 
 pub fn routes(state: Arc<AppState>) -> Router {
@@ -23,19 +24,19 @@ async fn healthz() -> impl IntoResponse {
     axum::Json(json!({ "status": "ok" }))
 }
 
-/// Ready when session-store answers and both broker links are up.
+/// Ready when session-store serves and both broker links are up
+/// (`readiness`).
 async fn readyz(State(state): State<Arc<AppState>>) -> impl IntoResponse {
-    let store = state.authenticator.store_reachable().await;
-    let broker = state.broker_connected();
-    let status = if store && broker {
+    let readiness = Readiness::probe(&state.store, state.broker_connected()).await;
+    let status = if readiness.is_ready() {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
     let body = json!({
         "status": if status == StatusCode::OK { "ready" } else { "not_ready" },
-        "session_store": store,
-        "broker": broker,
+        "session_store": readiness.session_store,
+        "broker": readiness.broker,
     });
     (status, axum::Json(body))
 }

@@ -3,15 +3,18 @@
 //!
 //! The connection slots are RAII guards kept in the socket's state, so they
 //! are released whenever the socket's memory is, whatever path the
-//! disconnect took. The rate limiter is a token bucket per socket behind a std mutex:
-//! it is touched once per event, never across an await.
+//! disconnect took. They are counters, not rates. The rates use governor's
+//! GCRA, the rate limiter auth-service uses too: one lock-free cell per
+//! socket (events) and per client (connects), touched once per event and
+//! never across an await.
 
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::net::IpAddr;
+use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
 
+use governor::{DefaultDirectRateLimiter, Quota};
 use moka::sync::Cache;
 use nexus_common::client_ip::RateLimitKey;
 
@@ -82,10 +85,11 @@ impl<K: Hash + Eq> Drop for Slot<K> {
     }
 }
 
-/// Handshakes reaching the connect middleware per second per client (a
-/// token bucket per [`RateLimitKey`], at most 100,000 clients remembered).
+/// Handshakes reaching the connect middleware per second per client (one
+/// limiter per [`RateLimitKey`], at most 100,000 clients remembered, a
+/// client idle for a minute forgotten).
 pub struct ConnectRate {
-    buckets: Cache<RateLimitKey, Arc<RateLimiter>>,
+    limiters: Cache<RateLimitKey, Arc<RateLimiter>>,
     rate: u32,
     burst: u32,
 }
@@ -93,7 +97,7 @@ pub struct ConnectRate {
 impl ConnectRate {
     pub fn new(rate: u32, burst: u32) -> Self {
         Self {
-            buckets: Cache::builder()
+            limiters: Cache::builder()
                 .max_capacity(100_000)
                 .time_to_idle(std::time::Duration::from_secs(60))
                 .build(),
@@ -104,7 +108,7 @@ impl ConnectRate {
 
     /// Counts one connect; `false` when the client is over its rate.
     pub fn allow(&self, ip: IpAddr) -> bool {
-        self.buckets
+        self.limiters
             .get_with(RateLimitKey::of(Some(ip)), || {
                 Arc::new(RateLimiter::new(self.rate, self.burst))
             })
@@ -112,41 +116,27 @@ impl ConnectRate {
     }
 }
 
-/// A token bucket: `rate` events per second sustained, `burst` at once.
-#[derive(Debug)]
-pub struct RateLimiter {
-    state: Mutex<(f64, Instant)>,
-    rate: f64,
-    burst: f64,
+/// `rate` events per second sustained, `burst` at once (zero counts as one).
+pub struct RateLimiter(DefaultDirectRateLimiter);
+
+impl std::fmt::Debug for RateLimiter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RateLimiter")
+    }
 }
 
 impl RateLimiter {
     pub fn new(rate: u32, burst: u32) -> Self {
-        let burst = f64::from(burst.max(1));
-        Self {
-            state: Mutex::new((burst, Instant::now())),
-            rate: f64::from(rate.max(1)),
-            burst,
-        }
+        let rate = NonZeroU32::new(rate).unwrap_or(NonZeroU32::MIN);
+        let burst = NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN);
+        Self(governor::RateLimiter::direct(
+            Quota::per_second(rate).allow_burst(burst),
+        ))
     }
 
-    /// Takes one token; `false` when the socket is over its rate.
+    /// Takes one cell; `false` when the caller is over its rate.
     pub fn allow(&self) -> bool {
-        let mut state = self
-            .state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let (tokens, last) = *state;
-        let now = Instant::now();
-        let refilled =
-            (tokens + now.duration_since(last).as_secs_f64() * self.rate).min(self.burst);
-        if refilled >= 1.0 {
-            *state = (refilled - 1.0, now);
-            true
-        } else {
-            *state = (refilled, now);
-            false
-        }
+        self.0.check().is_ok()
     }
 }
 

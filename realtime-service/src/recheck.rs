@@ -16,9 +16,9 @@ use futures::StreamExt;
 use socketioxide::SocketIo;
 use tokio_util::sync::CancellationToken;
 
-use crate::auth::authenticator::{SessionState, VALIDATE_BATCH_MAX};
 use crate::domain::ids::SessionId;
 use crate::state::AppState;
+use crate::store::{SessionState, VALIDATE_BATCH_MAX};
 
 /// Batches in flight at once per re-check round.
 const CONCURRENCY: usize = 2;
@@ -34,7 +34,7 @@ pub async fn run(state: Arc<AppState>, io: SocketIo, interval: Duration, stop: C
             () = stop.cancelled() => return,
         }
         round(&state, &io).await;
-        crate::groups::recheck_round(&state, &io).await;
+        crate::groups::recheck::round(&state, &io).await;
     }
 }
 
@@ -55,7 +55,7 @@ pub async fn check(state: &AppState, sessions: Vec<SessionId>) -> Checked {
         .collect();
     let answers: Vec<_> = futures::stream::iter(batches)
         .map(|batch| async move {
-            let states = state.authenticator.sessions_state(&batch).await;
+            let states = state.store.sessions(&batch).await;
             (batch, states)
         })
         .buffer_unordered(CONCURRENCY)
@@ -77,14 +77,14 @@ pub async fn check(state: &AppState, sessions: Vec<SessionId>) -> Checked {
 }
 
 /// One pass over the connected sessions; returns how many sockets it kicked
-/// (`sessions::kick` counts them in the metrics).
+/// (`kick` counts them in the metrics).
 pub async fn round(state: &Arc<AppState>, io: &SocketIo) -> usize {
     let sessions = state.sessions.list();
     let count = sessions.len();
     let checked = check(state, sessions).await;
     let mut kicked = 0;
     for (session, state_now) in &checked.ended {
-        kicked += crate::sessions::kick(state, io, session, state_now.reason());
+        kicked += crate::kick::kick(state, io, session, state_now.reason());
     }
     if checked.unavailable > 0 {
         tracing::warn!(

@@ -28,10 +28,13 @@ use crate::broker::relay::{self, Relay};
 use crate::broker::revocation;
 use crate::config::RealtimeConfig;
 use crate::connection;
+use crate::dispatch::relay::RelayDispatch;
+use crate::dispatch::session_events::SessionEventDispatch;
 use crate::domain::hangout_id::HangoutIds;
-use crate::handshakes::{self, PendingHandshakes};
+use crate::handshakes::{self, HandshakeGate, PendingHandshakes};
 use crate::limits::{ConnectRate, IpLimiter, UserLimiter};
 use crate::metrics::Metrics;
+use crate::rooms::group_state::GroupState;
 use crate::rooms::hangouts::Hangouts;
 use crate::rooms::history::{BufferLimits, History};
 use crate::rooms::locks::RoomLocks;
@@ -40,6 +43,7 @@ use crate::rooms::quota::HangoutQuota;
 use crate::rooms::vacancy::Vacancies;
 use crate::sessions::{EndedSessions, SessionRegistry};
 use crate::state::AppState;
+use crate::store::SessionStore;
 
 /// A built, bound, not yet serving instance.
 pub struct Application {
@@ -53,8 +57,7 @@ pub struct Application {
 
 impl Application {
     pub async fn build(config: RealtimeConfig) -> anyhow::Result<Self> {
-        let store = nexus_common::store_client::connect_lazy(&config.store)?;
-        let groups = nexus_common::store_client::connect_groups_lazy(&config.store)?;
+        let store = SessionStore::connect_lazy(&config.store)?;
         let access = AccessTokenVerifier::from_jwks(
             JwksCache::new(config.jwks_url.clone()).context("AUTH_JWKS_URL")?,
         );
@@ -80,30 +83,31 @@ impl Application {
         let instance_id = uuid::Uuid::new_v4().simple().to_string();
         let ttl = config.presence_snapshot_interval * 3;
         let state = Arc::new(AppState {
-            relay: Relay::new(
+            relay: Arc::new(Relay::new(
                 config.rooms_exchange.clone(),
                 instance_id.clone(),
                 config.limits.relay_deadline,
                 config.faults.clone(),
-            ),
+            )),
             instance_id,
-            authenticator: Authenticator::new(access, supabase, store),
+            authenticator: Authenticator::new(access, supabase, store.clone()),
+            store,
             limits: config.limits.clone(),
             cors_origins: config.cors_origins.clone(),
             trusted_proxies: config.trusted_proxies.clone(),
             grant_keys: config.grant_keys.clone(),
             alias_key: config.alias_key.clone(),
-            metrics: Metrics::default(),
+            metrics: Arc::new(Metrics::default()),
             ip_limiter: IpLimiter::new(config.limits.connections_per_ip),
             user_limiter: UserLimiter::new(config.limits.sockets_per_user),
             connect_rate: ConnectRate::new(
                 config.limits.connects_per_second,
                 config.limits.connect_burst,
             ),
-            pending_handshakes: PendingHandshakes::new(
+            pending_handshakes: Arc::new(PendingHandshakes::new(
                 config.limits.pending_handshakes_per_ip,
                 config.limits.connect_timeout,
-            ),
+            )),
             sessions: SessionRegistry::default(),
             ended_sessions: EndedSessions::new(config.recheck_interval),
             room_locks: RoomLocks::default(),
@@ -119,7 +123,7 @@ impl Application {
             hangout_quota: HangoutQuota::new(config.limits.hangouts_per_user),
             hangouts: Hangouts::default(),
             hangout_ids: HangoutIds::new(&config.alias_key),
-            groups: crate::groups::Groups::new(groups),
+            groups: GroupState::default(),
             session_events_up: AtomicBool::new(false),
         });
 
@@ -146,7 +150,10 @@ impl Application {
         let router = crate::http::routes(state.clone())
             .layer(layer)
             .layer(axum::middleware::from_fn_with_state(
-                state.clone(),
+                HandshakeGate {
+                    pending: state.pending_handshakes.clone(),
+                    proxies: state.trusted_proxies.clone(),
+                },
                 handshakes::limit,
             ))
             .layer(cors(&config.cors_origins)?);
@@ -199,26 +206,45 @@ impl Application {
         } = self;
         let stop = CancellationToken::new();
         let mut tasks = tokio::task::JoinSet::new();
-        tasks.spawn(revocation::run(
-            state.clone(),
-            io.clone(),
-            config.amqp_url.clone(),
-            config.session_exchange.clone(),
-            stop.clone(),
-        ));
+        let session_events = Arc::new(SessionEventDispatch {
+            state: state.clone(),
+            io: io.clone(),
+        });
+        let instance_id = state.instance_id.clone();
+        let amqp_url = config.amqp_url.clone();
+        let session_exchange = config.session_exchange.clone();
+        let revocation_stop = stop.clone();
+        tasks.spawn(async move {
+            revocation::run(
+                session_events,
+                &instance_id,
+                amqp_url,
+                session_exchange,
+                revocation_stop,
+            )
+            .await;
+        });
+        let relay_dispatch = Arc::new(RelayDispatch {
+            state: state.clone(),
+            io: io.clone(),
+        });
         tasks.spawn(relay::run(
-            state.clone(),
-            io.clone(),
+            state.relay.clone(),
+            relay_dispatch,
             config.amqp_url.clone(),
             stop.clone(),
         ));
-        tasks.spawn(relay::run_publisher(state.clone(), stop.clone()));
-        tasks.spawn(crate::rooms::vacancy::run_sweeper(
+        tasks.spawn(relay::run_publisher(
+            state.relay.clone(),
+            state.metrics.clone(),
+            stop.clone(),
+        ));
+        tasks.spawn(crate::membership::run_sweeper(
             state.clone(),
             config.limits.history_grace,
             stop.clone(),
         ));
-        tasks.spawn(relay::run_snapshots(
+        tasks.spawn(crate::dispatch::relay::run_snapshots(
             state.clone(),
             io.clone(),
             config.presence_snapshot_interval,
@@ -262,7 +288,7 @@ impl Application {
         // connection closes (the disconnect handlers' own "left" deltas are
         // queued before this and flushed with it).
         let rooms = rooms_at_shutdown.await.unwrap_or_default();
-        relay::depart(&state, rooms, config.limits.relay_deadline).await;
+        relay::depart(&state.relay, rooms, config.limits.relay_deadline).await;
         stop.cancel();
         while tasks.join_next().await.is_some() {}
         tracing::info!("realtime-service stopped");

@@ -13,6 +13,7 @@
 
 pub mod access;
 pub mod error;
+pub mod grant;
 pub mod jwks;
 pub mod supabase;
 mod verify;

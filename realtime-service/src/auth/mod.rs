@@ -1,5 +1,6 @@
 //! Who is connecting: the token a handshake carries ([`credentials`]), and
-//! the checks that turn it into a live backend session ([`authenticator`]).
+//! the admission policy that turns it into a live backend session
+//! ([`authenticator`]; session-store is reached through `crate::store`).
 //! Refusals are the four codes of DESIGN.md ([`refusal`]).
 
 pub mod authenticator;

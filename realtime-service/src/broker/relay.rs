@@ -39,7 +39,13 @@
 //! publishes go through one publisher task and a bounded queue (full: the
 //! message is dropped and counted), bind and unbind give up after
 //! `RELAY_DEADLINE` (the next reconnect rebinds the local rooms).
+//!
+//! This module is the link only: [`Relay`] is the outbound port handlers
+//! publish through, and what arrives is handed to a [`RelayInbound`] (the
+//! service's dispatch, `dispatch::relay`), so the link never needs the
+//! instance's state.
 
+use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -49,18 +55,15 @@ use lapin::options::{BasicPublishOptions, ExchangeDeclareOptions, QueueBindOptio
 use lapin::types::{FieldTable, ShortString};
 use lapin::{BasicProperties, Channel, Connection, ExchangeKind};
 use moka::sync::Cache;
+use nexus_common::amqp::Supervised;
 use serde::{Deserialize, Serialize};
-use socketioxide::SocketIo;
 use tokio::sync::{RwLock, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
-use crate::domain::room::RoomName;
-use crate::domain::text::HangoutName;
 use crate::faults::Faults;
+use crate::metrics::Metrics;
 use crate::rooms::hangouts::Hangout;
-use crate::rooms::presence::Change;
 use crate::rooms::{ChatMessage, Member};
-use crate::state::AppState;
 
 /// Routing key every instance is bound to, for hangout announcements and
 /// lookups.
@@ -252,6 +255,21 @@ impl Relay {
         self.publish_to(HANGOUTS_KEY, room, RelayBody::HangoutLookup { reply_to })
     }
 
+    /// Answers another instance's lookup (`reply_to` is its id) with a
+    /// hangout this instance knows; ids that are not instance ids are not
+    /// answered.
+    pub fn answer_hangout(&self, reply_to: &str, hangout: Hangout) -> bool {
+        if !is_instance_id(reply_to) {
+            return false;
+        }
+        let room = hangout.room.clone();
+        self.publish_to(
+            &instance_key(reply_to),
+            &room,
+            RelayBody::Hangout { hangout },
+        )
+    }
+
     /// Queues an envelope about `room` under routing key `key`.
     fn publish_to(&self, key: &str, room: &str, body: RelayBody) -> bool {
         if !self.is_connected() {
@@ -309,11 +327,21 @@ impl Relay {
     }
 }
 
+/// What the service does with the relay's traffic (the dispatch); the link
+/// calls it and knows nothing else of the instance.
+pub trait RelayInbound: Send + Sync + 'static {
+    /// The link is (re)attached, fixed keys bound: rebind the rooms with
+    /// local members and announce them (`sync`).
+    fn attached(&self) -> impl Future<Output = ()> + Send;
+    /// An envelope from another instance (own ones are skipped here).
+    fn deliver(&self, envelope: Envelope) -> impl Future<Output = ()> + Send;
+}
+
 /// The publisher task: sends the queued relay messages in order, each
-/// within the deadline, until cancelled.
-pub async fn run_publisher(state: Arc<AppState>, stop: CancellationToken) {
-    let Some(mut outbox) = state
-        .relay
+/// within the deadline, until cancelled; a message that cannot go is
+/// counted as dropped.
+pub async fn run_publisher(relay: Arc<Relay>, metrics: Arc<Metrics>, stop: CancellationToken) {
+    let Some(mut outbox) = relay
         .outbox_rx
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -330,11 +358,11 @@ pub async fn run_publisher(state: Arc<AppState>, stop: CancellationToken) {
         match next {
             Some(Outgoing::Publish(key, envelope)) => {
                 let sent = tokio::select! {
-                    sent = state.relay.send(&key, &envelope) => sent,
+                    sent = relay.send(&key, &envelope) => sent,
                     () = stop.cancelled() => return,
                 };
                 if !sent {
-                    state.metrics.relay_dropped();
+                    metrics.relay_dropped();
                 }
             }
             Some(Outgoing::Flush(done)) => {
@@ -345,48 +373,47 @@ pub async fn run_publisher(state: Arc<AppState>, stop: CancellationToken) {
     }
 }
 
-/// Keeps the relay connected until cancelled.
-pub async fn run(state: Arc<AppState>, io: SocketIo, amqp_url: String, stop: CancellationToken) {
+/// Keeps the relay connected until cancelled (`nexus_common::amqp::supervise`).
+pub async fn run<H: RelayInbound>(
+    relay: Arc<Relay>,
+    inbound: Arc<H>,
+    amqp_url: String,
+    stop: CancellationToken,
+) {
     // Named per instance so an operator (or a test) can tell connections apart.
-    let name = format!("realtime-relay {}", state.instance_id);
-    loop {
-        let connection = tokio::select! {
-            connection = nexus_common::amqp::connect_with_backoff(&amqp_url, &name) => connection,
-            () = stop.cancelled() => return,
-        };
-        match attach(&state, &io, &connection, &stop).await {
-            Ok(()) => {
-                detach(&state).await;
-                let _ = connection.close(200, "shutting down".into()).await;
-                return;
-            }
-            Err(error) => {
-                detach(&state).await;
-                tracing::warn!(%error, "relay: broker link lost, reconnecting");
-                let _ = connection.close(200, "reconnecting".into()).await;
-            }
-        }
-        tokio::select! {
-            () = tokio::time::sleep(Duration::from_millis(200)) => {}
-            () = stop.cancelled() => return,
-        }
-    }
+    let name = format!("realtime-relay {}", relay.instance);
+    let mut link = RelayLink {
+        relay,
+        inbound,
+        stop: stop.clone(),
+    };
+    nexus_common::amqp::supervise(&amqp_url, &name, stop.cancelled(), &mut link).await;
 }
 
-async fn detach(state: &AppState) {
-    state.relay.connected.store(false, Ordering::Relaxed);
-    *state.relay.link.write().await = None;
+/// The relay on one broker connection.
+struct RelayLink<H> {
+    relay: Arc<Relay>,
+    inbound: Arc<H>,
+    stop: CancellationToken,
+}
+
+impl<H: RelayInbound> Supervised for RelayLink<H> {
+    async fn run(&mut self, connection: &Connection) -> anyhow::Result<()> {
+        let outcome = attach(&self.relay, &*self.inbound, connection, &self.stop).await;
+        self.relay.connected.store(false, Ordering::Relaxed);
+        *self.relay.link.write().await = None;
+        outcome
+    }
 }
 
 /// Declares the topology, rebinds the local rooms and consumes until the
 /// connection fails (`Err`) or the instance stops (`Ok`).
-async fn attach(
-    state: &Arc<AppState>,
-    io: &SocketIo,
+async fn attach<H: RelayInbound>(
+    relay: &Relay,
+    inbound: &H,
     connection: &Connection,
     stop: &CancellationToken,
 ) -> anyhow::Result<()> {
-    let relay = &state.relay;
     let channel = connection.create_channel().await?;
     channel
         .exchange_declare(
@@ -408,14 +435,7 @@ async fn attach(
     relay.bind_key(HANGOUTS_KEY).await;
     relay.bind_key(&relay.instance_key()).await;
     relay.connected.store(true, Ordering::Relaxed);
-    for room in state.presence.local_rooms() {
-        // Under the room's lock, so a room emptied meanwhile stays unbound.
-        let _guard = state.room_locks.lock(&room).await;
-        if state.presence.has_local(&room) {
-            relay.bind(&room).await;
-            relay.publish(&room, RelayBody::Sync { since: None });
-        }
-    }
+    inbound.attached().await;
     tracing::info!("relay: attached to the broker");
     loop {
         let delivery = tokio::select! {
@@ -425,89 +445,13 @@ async fn attach(
         match delivery {
             Some(Ok(delivery)) => match serde_json::from_slice::<Envelope>(&delivery.data) {
                 Ok(envelope) if envelope.origin != relay.instance => {
-                    state.metrics.relay_in();
-                    handle(state, io, envelope).await;
+                    inbound.deliver(envelope).await;
                 }
                 Ok(_) => {}
                 Err(error) => tracing::warn!(%error, "relay: unreadable message dropped"),
             },
             Some(Err(error)) => return Err(error.into()),
             None => anyhow::bail!("the broker closed the relay consumer"),
-        }
-    }
-}
-
-/// Re-emits another instance's traffic to the local sockets.
-async fn handle(state: &Arc<AppState>, io: &SocketIo, envelope: Envelope) {
-    let Envelope { origin, room, body } = envelope;
-    state.presence.touch_peer(&room, &origin);
-    match body {
-        RelayBody::Message { message } => {
-            if message.room != room || !state.relay.first_sight(&message.id) {
-                return;
-            }
-            // Sequenced here, in this instance's order of the room.
-            let mut sequencer = state.history.sequencer(&room).await;
-            let Some(message) = sequencer.append(message) else {
-                return;
-            };
-            let sent = io.to(room).emit("room:message", &message).await;
-            drop(sequencer);
-            state.metrics.broadcast(&sent);
-        }
-        RelayBody::Hangout { hangout } => {
-            if hangout.room == room && is_genuine(state, &hangout) {
-                state.hangouts.remember(hangout);
-            }
-        }
-        RelayBody::HangoutLookup { reply_to } => {
-            if let Some(hangout) = state.hangouts.get(&room)
-                && is_instance_id(&reply_to)
-            {
-                let body = RelayBody::Hangout {
-                    hangout: (*hangout).clone(),
-                };
-                state
-                    .relay
-                    .publish_to(&instance_key(&reply_to), &room, body);
-            }
-        }
-        RelayBody::Presence { member, joined } => {
-            if state.presence.remote_delta(&origin, &room, &member, joined) {
-                let change = if joined {
-                    Change::Joined(member)
-                } else {
-                    Change::Left(member)
-                };
-                announce(state, io, &room, vec![change]).await;
-            }
-        }
-        RelayBody::Snapshot { members } => {
-            let changes = state.presence.remote_snapshot(&origin, &room, members);
-            announce(state, io, &room, changes).await;
-        }
-        RelayBody::Sync { since } => {
-            // Answered under the room's lock (so the snapshot cannot
-            // overtake a join or leave delta), off the consumer task.
-            tokio::spawn(answer_sync(state.clone(), room, since));
-        }
-    }
-}
-
-/// A snapshot of the local members and, with `since`, the messages from
-/// then on.
-async fn answer_sync(state: Arc<AppState>, room: String, since: Option<i64>) {
-    let _guard = state.room_locks.lock(&room).await;
-    let members = state.presence.local_members(&room);
-    if members.is_empty() {
-        return;
-    }
-    state.relay.publish(&room, RelayBody::Snapshot { members });
-    if let Some(since) = since {
-        for message in state.history.recent(&room).await {
-            if message.ts >= since {
-                state.relay.publish(&room, RelayBody::Message { message });
-            }
         }
     }
 }
@@ -522,82 +466,22 @@ fn is_instance_id(text: &str) -> bool {
     text.len() == 32 && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
-/// A hangout announcement is kept only if its id is one an instance minted
-/// and its name is one `hangout:create` accepts.
-fn is_genuine(state: &AppState, hangout: &Hangout) -> bool {
-    RoomName::parse(&hangout.room).is_ok_and(|room| state.hangout_ids.is_authentic(&room))
-        && HangoutName::parse(&hangout.name).is_ok_and(|name| name.as_str() == hangout.name)
-}
-
-/// Tells a room's local sockets about changes of the merged member list.
-async fn announce(state: &AppState, io: &SocketIo, room: &str, changes: Vec<Change>) {
-    if changes.is_empty() {
-        return;
-    }
-    let members = state.presence.members(room);
-    for change in changes {
-        let payload = match change {
-            Change::Joined(member) => {
-                serde_json::json!({ "room": room, "joined": member, "members": members })
-            }
-            Change::Left(member) => {
-                serde_json::json!({ "room": room, "left": member, "members": members })
-            }
-        };
-        let sent = io.to(room.to_owned()).emit("room:presence", &payload).await;
-        state.metrics.broadcast(&sent);
-    }
-}
-
-/// Publishes this instance's presence snapshots and expires stale remote
-/// presence (announcing who vanished), every `interval`, until cancelled.
-pub async fn run_snapshots(
-    state: Arc<AppState>,
-    io: SocketIo,
-    interval: Duration,
-    stop: CancellationToken,
-) {
-    let mut ticker = tokio::time::interval(interval);
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = ticker.tick() => {}
-            () = stop.cancelled() => return,
-        }
-        for (room, changes) in state.presence.expire() {
-            announce(&state, &io, &room, changes).await;
-        }
-        if !state.relay.is_connected() {
-            continue;
-        }
-        for room in state.presence.local_rooms() {
-            // Under the room's lock: a snapshot queued after a leave delta
-            // must not show the member who left.
-            let _guard = state.room_locks.lock(&room).await;
-            let members = state.presence.local_members(&room);
-            if !members.is_empty() {
-                state.relay.publish(&room, RelayBody::Snapshot { members });
-            }
-        }
-    }
-}
-
 /// At shutdown, before the broker connection closes: tells the other
 /// instances that this one holds no members in `rooms` any more, and waits
 /// (at most `deadline`) until that and everything queued before is sent.
-pub async fn depart(state: &AppState, rooms: Vec<String>, deadline: Duration) {
-    if !state.relay.is_connected() {
+pub async fn depart(relay: &Relay, rooms: Vec<String>, deadline: Duration) {
+    if !relay.is_connected() {
         return;
     }
     for room in rooms {
-        state.relay.publish(
+        relay.publish(
             &room,
             RelayBody::Snapshot {
                 members: Vec::new(),
             },
         );
     }
-    if !state.relay.flush(deadline).await {
+    if !relay.flush(deadline).await {
         tracing::warn!("relay: the departure was not confirmed sent before the deadline");
     }
 }

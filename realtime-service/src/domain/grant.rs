@@ -2,32 +2,25 @@
 //! membership, saying "user `sub` may join `room` until `exp`".
 //!
 //! Keys come from `ROOM_GRANT_KEYS` as a `kid:secret` list so the signer can
-//! rotate keys (the header's `kid` picks the key). With no keys configured,
+//! rotate keys (the header's `kid` picks the key). The JWT itself is decoded
+//! by the `tokens` crate (`nexus_tokens::grant`), the one decoding path of
+//! the backend; this module says what a valid grant must name. With no keys configured,
 //! group rooms are closed: nobody can forge a grant for a key that does not
 //! exist, and the client gets a clear error instead.
 
-use std::collections::HashMap;
-use std::sync::Arc;
-
-use anyhow::bail;
-use jsonwebtoken::{Algorithm, DecodingKey, Validation};
-use serde::Deserialize;
+use nexus_tokens::grant::GrantVerifier;
 
 use crate::domain::ids::UserId;
 use crate::domain::room::RoomName;
 
-/// Grants may live at most this long (a longer `exp - iat` is refused).
-pub const MAX_GRANT_LIFETIME_SECS: i64 = 3600;
-const LEEWAY_SECS: u64 = 5;
-const MAX_GRANT_BYTES: usize = 4096;
-
-/// Verification keys for room grants, by `kid`.
+/// Verification keys for room grants, by `kid` (decoding and signature
+/// checks are the `tokens` crate's; this adds who may join what).
 #[derive(Clone, Default)]
-pub struct GrantKeys(Arc<HashMap<String, DecodingKey>>);
+pub struct GrantKeys(GrantVerifier);
 
 impl std::fmt::Debug for GrantKeys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "GrantKeys({} keys)", self.0.len())
+        self.0.fmt(f)
     }
 }
 
@@ -48,32 +41,10 @@ pub enum GrantError {
     Unavailable,
 }
 
-#[derive(Deserialize)]
-struct GrantClaims {
-    sub: String,
-    room: String,
-    exp: i64,
-    #[serde(default)]
-    iat: Option<i64>,
-}
-
 impl GrantKeys {
     /// Parses `kid:secret,kid2:secret2`; secrets must be at least 32 bytes.
     pub fn parse(raw: Option<&str>) -> anyhow::Result<Self> {
-        let Some(raw) = raw else {
-            return Ok(Self::default());
-        };
-        let mut keys = HashMap::new();
-        for item in nexus_common::config::split_list(raw) {
-            let Some((kid, secret)) = item.split_once(':') else {
-                bail!("each item must look like kid:secret");
-            };
-            if kid.is_empty() || secret.len() < 32 {
-                bail!("key {kid:?}: the kid must not be empty and the secret needs 32+ bytes");
-            }
-            keys.insert(kid.to_owned(), DecodingKey::from_secret(secret.as_bytes()));
-        }
-        Ok(Self(Arc::new(keys)))
+        GrantVerifier::parse(raw).map(Self)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -105,30 +76,7 @@ impl GrantKeys {
             .map(str::trim)
             .filter(|g| !g.is_empty())
             .ok_or(GrantError::Missing)?;
-        if grant.len() > MAX_GRANT_BYTES {
-            return Err(GrantError::Invalid);
-        }
-        let header = jsonwebtoken::decode_header(grant).map_err(|_| GrantError::Invalid)?;
-        if header.alg != Algorithm::HS256 {
-            return Err(GrantError::Invalid);
-        }
-        let key = header
-            .kid
-            .as_deref()
-            .and_then(|kid| self.0.get(kid))
-            .ok_or(GrantError::Invalid)?;
-        let mut validation = Validation::new(Algorithm::HS256);
-        validation.leeway = LEEWAY_SECS;
-        validation.validate_aud = false;
-        validation.set_required_spec_claims(&["exp", "sub"]);
-        let claims = jsonwebtoken::decode::<GrantClaims>(grant, key, &validation)
-            .map_err(|_| GrantError::Invalid)?
-            .claims;
-        if let Some(iat) = claims.iat
-            && claims.exp - iat > MAX_GRANT_LIFETIME_SECS
-        {
-            return Err(GrantError::Invalid);
-        }
+        let claims = self.0.verify(grant).map_err(|_| GrantError::Invalid)?;
         if claims.sub != user.as_str() || claims.room != room.as_str() {
             return Err(GrantError::Mismatch);
         }
@@ -139,7 +87,7 @@ impl GrantKeys {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use jsonwebtoken::{EncodingKey, Header};
+    use jsonwebtoken::{Algorithm, EncodingKey, Header};
 
     const SECRET: &str = "group-grant-secret-of-32-bytes-or-more!";
 

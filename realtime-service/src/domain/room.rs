@@ -61,7 +61,7 @@ impl RoomName {
         })
     }
 
-    /// The hangout named by an id [`HangoutIds`](super::hangout_id::HangoutIds)
+    /// The hangout named by an id `HangoutIds` (in `hangout_id`)
     /// minted (lower-case hex digits, so always a valid name).
     pub(crate) fn minted_hangout(id: &str) -> Self {
         debug_assert!(id.len() <= MAX_ID_LEN && id.bytes().all(|b| b.is_ascii_hexdigit()));

@@ -4,7 +4,7 @@
 
 use std::time::Instant;
 
-use crate::connection::Conn;
+use crate::conn::Conn;
 use crate::domain::grant::GrantError;
 use crate::domain::room::RoomName;
 use crate::state::AppState;
@@ -39,7 +39,7 @@ pub async fn admit(
         super::group_id(room).to_owned(),
         conn.identity.user.as_str().to_owned(),
     );
-    match state.groups.memberships(std::slice::from_ref(&pair)).await {
+    match state.store.memberships(std::slice::from_ref(&pair)).await {
         Some(answers) if answers.first() == Some(&true) => Ok(Admitted { at, exp }),
         Some(_) => Err(GrantError::NotMember),
         None => Err(GrantError::Unavailable),

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use serde_json::json;
 use socketioxide::extract::SocketRef;
 
-use crate::connection::Conn;
+use crate::conn::Conn;
 use crate::domain::ids::UserId;
 use crate::domain::room::RoomName;
 use crate::state::AppState;
@@ -37,7 +37,7 @@ pub async fn socket_from_room(
     if let Err(error) = socket.emit("room:left", &payload) {
         tracing::debug!(%error, "could not tell a socket it left a room");
     }
-    crate::events::after_leave(socket, state, &conn, room).await;
+    crate::membership::after_leave(socket, state, &conn, room).await;
     true
 }
 

@@ -25,7 +25,7 @@ pub async fn joined(
     room: &RoomName,
     admitted: Admitted,
 ) {
-    let Some(conn) = socket.extensions.get::<Arc<crate::connection::Conn>>() else {
+    let Some(conn) = socket.extensions.get::<Arc<crate::conn::Conn>>() else {
         return;
     };
     let key = (
@@ -60,7 +60,7 @@ fn arm(state: &Arc<AppState>, socket: &SocketRef, room: &RoomName, exp: i64) {
         if current.is_none() {
             return; // extended by a fresh grant (or already handled)
         }
-        let Some(io) = state.groups.io.get() else {
+        let Some(io) = state.groups.io() else {
             return;
         };
         if let Some(socket) = io.get_socket(key.0) {

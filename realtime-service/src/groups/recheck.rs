@@ -1,6 +1,6 @@
 //! The group half of the periodic re-check: every local socket in a group
 //! room is checked against session-store's memberships, in batches of up to
-//! [`super::MEMBERSHIP_BATCH`] distinct (group, user) pairs per call, never
+//! `store::MEMBERSHIP_BATCH` distinct (group, user) pairs per call, never
 //! one call per socket. Non-members are evicted (`reason: "removed"`); if
 //! session-store does not answer, nobody is evicted (as for sessions).
 
@@ -10,7 +10,7 @@ use std::sync::Arc;
 use socketioxide::SocketIo;
 
 use super::evict;
-use crate::connection::Conn;
+use crate::conn::Conn;
 use crate::domain::room::{RoomKind, RoomName};
 use crate::state::AppState;
 
@@ -42,7 +42,7 @@ pub async fn round(state: &Arc<AppState>, io: &SocketIo) -> usize {
         return 0;
     }
     let pairs: Vec<(String, String)> = held.keys().cloned().collect();
-    let Some(answers) = state.groups.memberships(&pairs).await else {
+    let Some(answers) = state.store.memberships(&pairs).await else {
         tracing::warn!(
             pairs = pairs.len(),
             "re-check: group memberships unknown, nobody evicted"

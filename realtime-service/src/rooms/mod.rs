@@ -3,9 +3,14 @@
 //! recovery ([`history`]), the hangouts created ([`hangouts`]), the
 //! hangout creation quota ([`quota`]), one lock per room for membership
 //! changes ([`locks`]), rooms whose history waits to be dropped
-//! ([`vacancy`]). The wire types shared by clients and
-//! the relay live here too.
+//! ([`vacancy`]), group rooms' expiries and removals ([`group_state`]).
+//! The wire types shared by clients and the relay live here too.
+//!
+//! These are data structures with their own locks; none of them knows the
+//! instance's `AppState`. What handlers do with them is in `events`,
+//! `membership`, `groups` and `dispatch`.
 
+pub mod group_state;
 pub mod hangouts;
 pub mod history;
 pub mod locks;

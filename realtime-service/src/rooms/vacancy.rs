@@ -1,7 +1,8 @@
 //! Rooms that lost their last local member, and since when: their history
 //! is dropped once they stayed empty for a grace period (long enough for a
 //! client to reconnect and find it), so a flood of joins to fresh rooms
-//! does not hold memory for the history's whole idle time.
+//! does not hold memory for the history's whole idle time. The sweeper
+//! that drops them runs in `membership`.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -57,34 +58,6 @@ impl Vacancies {
             keep
         });
         due
-    }
-}
-
-/// Drops the history of rooms that stayed empty for `grace`, checking
-/// every `grace / 10` (at least every second), until cancelled.
-pub async fn run_sweeper(
-    state: std::sync::Arc<crate::state::AppState>,
-    grace: Duration,
-    stop: tokio_util::sync::CancellationToken,
-) {
-    let mut ticker = tokio::time::interval((grace / 10).max(Duration::from_secs(1)));
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = ticker.tick() => {}
-            () = stop.cancelled() => return,
-        }
-        for room in state.vacancies.due(grace) {
-            forget_if_vacant(&state, &room).await;
-        }
-    }
-}
-
-/// Drops the room's history unless someone joined meanwhile.
-pub async fn forget_if_vacant(state: &crate::state::AppState, room: &str) {
-    let _guard = state.room_locks.lock(room).await;
-    if !state.presence.has_local(room) {
-        state.history.forget(room);
     }
 }
 

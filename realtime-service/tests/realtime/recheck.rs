@@ -4,8 +4,8 @@
 
 use std::collections::HashMap;
 
-use realtime_service::auth::authenticator::SessionState;
 use realtime_service::domain::ids::SessionId;
+use realtime_service::store::SessionState;
 
 use crate::helpers::*;
 
