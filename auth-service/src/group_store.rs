@@ -1,78 +1,33 @@
 //! The GroupStore gRPC adapter (`nexus.session.v1.GroupStore` on
-//! session-store): prost stays here; handlers get domain views and a small
+//! session-store), implementing the group-store port (`ports::groups`):
+//! prost stays here; the use cases get domain views and the port's small
 //! error enum that says what the rules refused.
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
+use futures::future::BoxFuture;
 use nexus_common::store_client::{GroupClient, StoreClientConfig};
 use nexus_proto::session_v1 as pb;
-use serde::Serialize;
 use tonic::Code;
-use utoipa::ToSchema;
 
 use crate::domain::{GroupId, UserId};
 use crate::metrics;
-use crate::store::StoreError;
+use crate::ports::groups::{
+    GroupRole, GroupStoreError, GroupStorePort, GroupView, GroupWithMembers, MemberView,
+};
+use crate::ports::sessions::StoreError;
 
-/// What a group call can answer besides success.
-#[derive(Debug, thiserror::Error)]
-pub enum GroupStoreError {
-    /// No such group, or the caller is not in it (indistinguishable).
-    #[error("group not found")]
-    GroupNotFound,
-    /// The group exists and the caller is in it, the target is not.
-    #[error("member not found")]
-    MemberNotFound,
-    /// A member tried an owner's action.
-    #[error("{0}")]
-    Forbidden(String),
-    /// The owner tried to leave.
-    #[error("{0}")]
-    Conflict(String),
-    /// A cap was reached (members per group, groups per owner).
-    #[error("{0}")]
-    Limit(String),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
-impl GroupStoreError {
-    /// NOT_FOUND means "member not found" only when the message says so.
-    fn from_status(status: tonic::Status) -> Self {
-        match status.code() {
-            Code::NotFound if status.message() == "member not found" => Self::MemberNotFound,
-            Code::NotFound => Self::GroupNotFound,
-            Code::PermissionDenied => Self::Forbidden(status.message().to_owned()),
-            Code::FailedPrecondition => Self::Conflict(status.message().to_owned()),
-            Code::ResourceExhausted => Self::Limit(status.message().to_owned()),
-            _ => Self::Store(status.into()),
-        }
+/// A refusal as the port names it. NOT_FOUND means "member not found" only
+/// when the message says so.
+fn refusal(status: tonic::Status) -> GroupStoreError {
+    match status.code() {
+        Code::NotFound if status.message() == "member not found" => GroupStoreError::MemberNotFound,
+        Code::NotFound => GroupStoreError::GroupNotFound,
+        Code::PermissionDenied => GroupStoreError::Forbidden(status.message().to_owned()),
+        Code::FailedPrecondition => GroupStoreError::Conflict(status.message().to_owned()),
+        Code::ResourceExhausted => GroupStoreError::Limit(status.message().to_owned()),
+        _ => GroupStoreError::Store(status.into()),
     }
-}
-
-/// A member's role.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum GroupRole {
-    Owner,
-    Member,
-}
-
-/// A group as clients see it.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct GroupView {
-    pub id: String,
-    pub name: String,
-    pub created_by: String,
-    pub created_at: Option<DateTime<Utc>>,
-}
-
-/// A member as clients see it.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct MemberView {
-    pub user_id: String,
-    pub role: GroupRole,
-    pub added_at: Option<DateTime<Utc>>,
 }
 
 fn time(timestamp: Option<prost_types::Timestamp>) -> Option<DateTime<Utc>> {
@@ -102,9 +57,7 @@ fn member(member: pb::GroupMember) -> MemberView {
     }
 }
 
-fn with_members(
-    found: pb::GroupWithMembers,
-) -> Result<(GroupView, Vec<MemberView>), GroupStoreError> {
+fn with_members(found: pb::GroupWithMembers) -> Result<GroupWithMembers, GroupStoreError> {
     Ok((
         group(found.group)?,
         found.members.into_iter().map(member).collect(),
@@ -129,128 +82,145 @@ impl GroupStore {
             client: nexus_common::store_client::connect_groups_lazy(config)?,
         })
     }
+}
 
-    pub async fn create(
-        &self,
-        owner: &UserId,
-        name: &str,
-    ) -> Result<(GroupView, Vec<MemberView>), GroupStoreError> {
-        metrics::store_call("create_group");
-        let request = pb::CreateGroupRequest {
-            user_id: owner.to_string(),
-            name: name.to_owned(),
-        };
-        let found = self
-            .client
-            .clone()
-            .create_group(request)
-            .await
-            .map_err(GroupStoreError::from_status)?;
-        with_members(found.into_inner())
+impl GroupStorePort for GroupStore {
+    fn create<'a>(
+        &'a self,
+        owner: &'a UserId,
+        name: &'a str,
+    ) -> BoxFuture<'a, Result<GroupWithMembers, GroupStoreError>> {
+        Box::pin(async move {
+            metrics::store_call("create_group");
+            let request = pb::CreateGroupRequest {
+                user_id: owner.to_string(),
+                name: name.to_owned(),
+            };
+            let found = self
+                .client
+                .clone()
+                .create_group(request)
+                .await
+                .map_err(refusal)?;
+            with_members(found.into_inner())
+        })
     }
 
-    pub async fn get(
-        &self,
-        group: &GroupId,
-        actor: &UserId,
-    ) -> Result<(GroupView, Vec<MemberView>), GroupStoreError> {
-        metrics::store_call("get_group");
-        let request = pb::GetGroupRequest {
-            group_id: group.to_string(),
-            actor_user_id: actor.to_string(),
-        };
-        let found = self
-            .client
-            .clone()
-            .get_group(request)
-            .await
-            .map_err(GroupStoreError::from_status)?;
-        with_members(found.into_inner())
+    fn get<'a>(
+        &'a self,
+        group: &'a GroupId,
+        actor: &'a UserId,
+    ) -> BoxFuture<'a, Result<GroupWithMembers, GroupStoreError>> {
+        Box::pin(async move {
+            metrics::store_call("get_group");
+            let request = pb::GetGroupRequest {
+                group_id: group.to_string(),
+                actor_user_id: actor.to_string(),
+            };
+            let found = self
+                .client
+                .clone()
+                .get_group(request)
+                .await
+                .map_err(refusal)?;
+            with_members(found.into_inner())
+        })
     }
 
-    pub async fn list(&self, user: &UserId) -> Result<Vec<GroupView>, GroupStoreError> {
-        metrics::store_call("list_user_groups");
-        let request = pb::ListUserGroupsRequest {
-            user_id: user.to_string(),
-        };
-        let response = self
-            .client
-            .clone()
-            .list_user_groups(request)
-            .await
-            .map_err(GroupStoreError::from_status)?;
-        response
-            .into_inner()
-            .groups
-            .into_iter()
-            .map(|g| group(Some(g)))
-            .collect()
+    fn list<'a>(
+        &'a self,
+        user: &'a UserId,
+    ) -> BoxFuture<'a, Result<Vec<GroupView>, GroupStoreError>> {
+        Box::pin(async move {
+            metrics::store_call("list_user_groups");
+            let request = pb::ListUserGroupsRequest {
+                user_id: user.to_string(),
+            };
+            let response = self
+                .client
+                .clone()
+                .list_user_groups(request)
+                .await
+                .map_err(refusal)?;
+            response
+                .into_inner()
+                .groups
+                .into_iter()
+                .map(|g| group(Some(g)))
+                .collect()
+        })
     }
 
     /// Adds `user`; returns the member and whether this call added it.
-    pub async fn add_member(
-        &self,
-        group: &GroupId,
-        actor: &UserId,
-        user: &UserId,
-    ) -> Result<(MemberView, bool), GroupStoreError> {
-        metrics::store_call("add_group_member");
-        let request = pb::AddGroupMemberRequest {
-            group_id: group.to_string(),
-            actor_user_id: actor.to_string(),
-            user_id: user.to_string(),
-        };
-        let response = self
-            .client
-            .clone()
-            .add_group_member(request)
-            .await
-            .map_err(GroupStoreError::from_status)?
-            .into_inner();
-        let added = response
-            .member
-            .context("session-store sent no member")
-            .map_err(StoreError::Internal)?;
-        Ok((member(added), response.added))
+    fn add_member<'a>(
+        &'a self,
+        group: &'a GroupId,
+        actor: &'a UserId,
+        user: &'a UserId,
+    ) -> BoxFuture<'a, Result<(MemberView, bool), GroupStoreError>> {
+        Box::pin(async move {
+            metrics::store_call("add_group_member");
+            let request = pb::AddGroupMemberRequest {
+                group_id: group.to_string(),
+                actor_user_id: actor.to_string(),
+                user_id: user.to_string(),
+            };
+            let response = self
+                .client
+                .clone()
+                .add_group_member(request)
+                .await
+                .map_err(refusal)?
+                .into_inner();
+            let added = response
+                .member
+                .context("session-store sent no member")
+                .map_err(StoreError::Internal)?;
+            Ok((member(added), response.added))
+        })
     }
 
-    pub async fn remove_member(
-        &self,
-        group: &GroupId,
-        actor: &UserId,
-        user: &UserId,
-    ) -> Result<(), GroupStoreError> {
-        metrics::store_call("remove_group_member");
-        let request = pb::RemoveGroupMemberRequest {
-            group_id: group.to_string(),
-            actor_user_id: actor.to_string(),
-            user_id: user.to_string(),
-        };
-        self.client
-            .clone()
-            .remove_group_member(request)
-            .await
-            .map_err(GroupStoreError::from_status)?;
-        Ok(())
+    fn remove_member<'a>(
+        &'a self,
+        group: &'a GroupId,
+        actor: &'a UserId,
+        user: &'a UserId,
+    ) -> BoxFuture<'a, Result<(), GroupStoreError>> {
+        Box::pin(async move {
+            metrics::store_call("remove_group_member");
+            let request = pb::RemoveGroupMemberRequest {
+                group_id: group.to_string(),
+                actor_user_id: actor.to_string(),
+                user_id: user.to_string(),
+            };
+            self.client
+                .clone()
+                .remove_group_member(request)
+                .await
+                .map_err(refusal)?;
+            Ok(())
+        })
     }
 
     /// Deletes the group; returns who was in it.
-    pub async fn delete(
-        &self,
-        group: &GroupId,
-        actor: &UserId,
-    ) -> Result<Vec<String>, GroupStoreError> {
-        metrics::store_call("delete_group");
-        let request = pb::DeleteGroupRequest {
-            group_id: group.to_string(),
-            actor_user_id: actor.to_string(),
-        };
-        let response = self
-            .client
-            .clone()
-            .delete_group(request)
-            .await
-            .map_err(GroupStoreError::from_status)?;
-        Ok(response.into_inner().removed_user_ids)
+    fn delete<'a>(
+        &'a self,
+        group: &'a GroupId,
+        actor: &'a UserId,
+    ) -> BoxFuture<'a, Result<Vec<String>, GroupStoreError>> {
+        Box::pin(async move {
+            metrics::store_call("delete_group");
+            let request = pb::DeleteGroupRequest {
+                group_id: group.to_string(),
+                actor_user_id: actor.to_string(),
+            };
+            let response = self
+                .client
+                .clone()
+                .delete_group(request)
+                .await
+                .map_err(refusal)?;
+            Ok(response.into_inner().removed_user_ids)
+        })
     }
 }

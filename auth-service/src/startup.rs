@@ -1,8 +1,9 @@
 //! Building and running the HTTP server.
 //!
-//! `Application::build` wires the state and binds the listener (port 0 in
-//! tests) so the real port is known before serving; `run_until_stopped`
-//! serves until SIGTERM/Ctrl-C and then drains gracefully.
+//! `Application::build` wires the state (the use cases' `AppState`, the HTTP
+//! layer's `HttpContext`, the gRPC adapters behind the store ports) and binds
+//! the listener (port 0 in tests) so the real port is known before serving;
+//! `run_until_stopped` serves until SIGTERM/Ctrl-C and then drains gracefully.
 
 use std::future::Future;
 use std::net::TcpListener;
@@ -22,6 +23,7 @@ use nexus_tokens::supabase::SupabaseVerifier;
 use crate::config::Settings;
 use crate::events::{EventPublisher, PublisherConfig};
 use crate::group_store::GroupStore;
+use crate::http::context::HttpContext;
 use crate::http::cookies::CookieSettings;
 use crate::http::envelope::Failure;
 use crate::http::origin::AllowedOrigins;
@@ -77,28 +79,31 @@ impl Application {
             access_verifier: settings.access_keys.verifier()?,
             access_keys: Arc::clone(&settings.access_keys),
             refresh_keys: Arc::clone(&settings.refresh_keys),
-            store,
-            groups,
+            store: Arc::new(store),
+            groups: Arc::new(groups),
             room_grants: settings.room_grants.clone(),
             events,
             secrets: SecretCache::new(settings.secret_cache_size),
+            access_ttl: settings.access_token_ttl,
+            reuse_interval: settings.refresh_reuse_interval,
+        });
+        let http = Data::new(HttpContext {
             cookies: CookieSettings {
                 secure: settings.cookie_secure,
             },
             origins: AllowedOrigins::new(&settings.cors_origins),
             proxies: settings.trusted_proxies.clone(),
-            access_ttl: settings.access_token_ttl,
-            reuse_interval: settings.refresh_reuse_interval,
             limiters: Limiters::new(settings.rate_limits),
             metrics: crate::metrics::init(),
         });
-        spawn_pruning(state.clone());
+        spawn_pruning(http.clone());
 
         let server_state = state.clone();
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(server_state.clone())
-                .app_data(Data::new(server_state.origins.clone()))
+                .app_data(http.clone())
+                .app_data(Data::new(http.origins.clone()))
                 .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
                 .app_data(web::QueryConfig::default().error_handler(|error, _| {
                     crate::http::error::ApiError::BadRequest(format!("Bad query string: {error}"))
@@ -109,7 +114,7 @@ impl Application {
                 ))
                 .wrap(middleware::from_fn(crate::http::no_store::default_no_store))
                 .wrap(ErrorHandlers::new().default_handler(envelope_for_framework_errors))
-                .wrap(cors(server_state.origins.list()))
+                .wrap(cors(http.origins.list()))
                 .wrap_fn(|request, service| {
                     let method = request.method().to_string();
                     let started = std::time::Instant::now();
@@ -229,12 +234,12 @@ async fn not_found() -> HttpResponse {
 }
 
 /// Keeps the rate limiters' per-IP state bounded.
-fn spawn_pruning(state: Data<AppState>) {
+fn spawn_pruning(http: Data<HttpContext>) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(60));
         loop {
             tick.tick().await;
-            state.limiters.prune();
+            http.limiters.prune();
         }
     });
 }

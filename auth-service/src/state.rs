@@ -1,25 +1,25 @@
-//! Everything a request handler needs, built once at start and shared.
+//! What the use cases (`app`) work with, built once at start and
+//! shared: the token verifiers and keys, the store ports, the event
+//! publisher and the refresh-secret cache.
+//!
+//! Nothing here knows HTTP: cookies, the Origin rule, client addresses and
+//! rate limits belong to the HTTP layer (`http::context::HttpContext`), so
+//! `state` never imports `http` and the use cases can run without a server.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use metrics_exporter_prometheus::PrometheusHandle;
-use nexus_common::client_ip::TrustedProxies;
 use nexus_tokens::access::{AUDIENCE, AccessClaims, AccessTokenVerifier, ISSUER};
 use nexus_tokens::supabase::SupabaseVerifier;
 
 use crate::domain::{SessionId, UserId};
 use crate::events::EventPublisher;
-use crate::group_store::GroupStore;
-use crate::http::cookies::CookieSettings;
-use crate::http::origin::AllowedOrigins;
-use crate::http::rate_limit::Limiters;
 use crate::keys::access::AccessKeys;
 use crate::keys::refresh::RefreshKeyring;
 use crate::keys::room_grant::RoomGrantSigner;
+use crate::ports::{GroupStorePort, SessionStorePort};
 use crate::secret_cache::SecretCache;
-use crate::store::SessionStore;
 
 #[derive(Debug)]
 pub struct AppState {
@@ -27,26 +27,28 @@ pub struct AppState {
     pub access_keys: Arc<AccessKeys>,
     pub access_verifier: AccessTokenVerifier,
     pub refresh_keys: Arc<RefreshKeyring>,
-    pub store: SessionStore,
-    pub groups: GroupStore,
+    pub store: Arc<dyn SessionStorePort>,
+    pub groups: Arc<dyn GroupStorePort>,
     /// `None` without `ROOM_GRANT_KEYS`: no grants are issued.
     pub room_grants: Option<Arc<RoomGrantSigner>>,
     pub events: EventPublisher,
     pub secrets: SecretCache,
-    pub cookies: CookieSettings,
-    pub origins: AllowedOrigins,
-    pub proxies: TrustedProxies,
     pub access_ttl: Duration,
     pub reuse_interval: Duration,
-    pub limiters: Limiters,
-    pub metrics: Option<PrometheusHandle>,
 }
 
-/// A signed access token and when it expires.
-#[derive(Debug)]
+/// A signed access token and when it expires. `Debug` does not print it.
 pub struct IssuedAccessToken {
     pub token: String,
     pub expires_at: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for IssuedAccessToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IssuedAccessToken")
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
 }
 
 impl AppState {

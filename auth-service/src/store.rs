@@ -1,7 +1,8 @@
 //! The session-store gRPC adapter: the only place that knows prost types.
 //!
-//! Converts answers into domain values at the edge and gRPC statuses into a
-//! small error enum, so handlers never see `tonic::Status`. An unreachable or
+//! Implements the session-store port (`ports::sessions`): converts
+//! answers into domain values at the edge and gRPC statuses into the port's
+//! small error enum, so the use cases never see `tonic::Status`. An unreachable or
 //! overloaded session-store is `Unavailable` (503), never a 500; the channel
 //! is lazy and reconnects by itself, so the service recovers without restart.
 
@@ -9,30 +10,21 @@ use std::time::Duration;
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
+use futures::future::BoxFuture;
 use nexus_common::store_client::{BearerToken, StoreClient, StoreClientConfig};
 use nexus_proto::session_v1 as pb;
-use serde::Serialize;
 use tonic::Code;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Channel, Endpoint};
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
 
-use crate::domain::{Generation, RefreshSecret, SessionId, TokenHash, UserId};
+use crate::domain::{Generation, RefreshSecret, SessionId, UserId};
 use crate::metrics;
-
-/// What went wrong talking to session-store.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("the session store is unavailable")]
-    Unavailable(String),
-    #[error("not found")]
-    NotFound,
-    #[error("the session store refused the request: {0}")]
-    Rejected(String),
-    #[error(transparent)]
-    Internal(#[from] anyhow::Error),
-}
+use crate::ports::sessions::{
+    CreatedSession, NewSession, RefreshState, RotationOutcome, RotationRequest, SessionStatus,
+    SessionStorePort, SessionView, StoreError,
+};
 
 impl From<tonic::Status> for StoreError {
     fn from(status: tonic::Status) -> Self {
@@ -57,30 +49,6 @@ impl From<tonic::Status> for StoreError {
             )),
         }
     }
-}
-
-/// Whether a session may still be used.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum SessionStatus {
-    Active,
-    Revoked,
-    Expired,
-}
-
-/// A backend session as auth-service shows it.
-#[derive(Debug, Clone)]
-pub struct SessionView {
-    pub id: SessionId,
-    pub user_id: UserId,
-    pub user_agent: Option<String>,
-    pub ip_address: Option<String>,
-    pub created_at: Option<DateTime<Utc>>,
-    pub last_seen_at: Option<DateTime<Utc>>,
-    pub revoked_at: Option<DateTime<Utc>>,
-    pub revoked_reason: Option<String>,
-    pub status: SessionStatus,
-    pub expires_at: Option<DateTime<Utc>>,
 }
 
 fn time(timestamp: Option<prost_types::Timestamp>) -> Option<DateTime<Utc>> {
@@ -120,15 +88,6 @@ fn session(session: Option<pb::Session>) -> Result<SessionView, StoreError> {
         .try_into()?)
 }
 
-/// What refresh tokens of a session are derived from.
-#[derive(Debug, Clone)]
-pub struct RefreshState {
-    pub session: SessionView,
-    pub secret: RefreshSecret,
-    pub generation: Generation,
-    pub key_id: String,
-}
-
 impl TryFrom<pb::RefreshState> for RefreshState {
     type Error = StoreError;
 
@@ -142,56 +101,6 @@ impl TryFrom<pb::RefreshState> for RefreshState {
             key_id: state.current_key_id,
         })
     }
-}
-
-/// What CreateSession did: the (new or existing) session's refresh state,
-/// and the sessions of the same user it revoked to stay within the per-user
-/// cap (`SESSION_MAX_PER_USER` of session-store), to be announced.
-#[derive(Debug, Clone)]
-pub struct CreatedSession {
-    pub state: RefreshState,
-    pub created: bool,
-    pub evicted: Vec<SessionView>,
-}
-
-/// A new session to create.
-#[derive(Debug)]
-pub struct NewSession<'a> {
-    pub user: &'a UserId,
-    pub user_agent: Option<String>,
-    pub ip_address: Option<String>,
-    pub supabase_session_id: Option<String>,
-    pub secret: &'a RefreshSecret,
-    pub token_hash: TokenHash,
-    pub key_id: &'a str,
-}
-
-/// A rotation to attempt.
-#[derive(Debug)]
-pub struct Rotation<'a> {
-    pub session: &'a SessionId,
-    pub generation: Generation,
-    pub presented_hash: &'a TokenHash,
-    pub next_hash: TokenHash,
-    pub next_key_id: &'a str,
-    pub reuse_interval: Duration,
-}
-
-/// What a rotation did.
-#[derive(Debug)]
-pub enum Rotated {
-    /// Hand out `generation` (under `key_id`): freshly rotated, or the current
-    /// one to a concurrent refresh within the reuse interval.
-    Current {
-        session: SessionView,
-        generation: Generation,
-        key_id: String,
-        rotated: bool,
-    },
-    ReuseDetected(Option<SessionView>),
-    Revoked,
-    Expired,
-    Mismatch,
 }
 
 /// The session-store client (cheap to clone).
@@ -220,185 +129,215 @@ impl SessionStore {
             HealthClient::with_interceptor(channel, BearerToken::new(config.token.as_deref())?);
         Ok(Self { client, health })
     }
+}
 
+impl SessionStorePort for SessionStore {
     /// Whether session-store answers its health check with SERVING.
-    pub async fn is_healthy(&self) -> bool {
-        let request = tonic_health::pb::HealthCheckRequest {
-            service: String::new(),
-        };
-        matches!(
-            self.health.clone().check(request).await,
-            Ok(response) if response.get_ref().status() == ServingStatus::Serving
-        )
-    }
-
-    /// Creates (or returns the live) session; see [`CreatedSession`].
-    pub async fn create_session(&self, new: NewSession<'_>) -> Result<CreatedSession, StoreError> {
-        metrics::store_call("create_session");
-        let request = pb::CreateSessionRequest {
-            user_id: new.user.to_string(),
-            user_agent: new.user_agent,
-            ip_address: new.ip_address,
-            supabase_session_id: new.supabase_session_id,
-            refresh_secret: new.secret.as_bytes().to_vec(),
-            token_hash: new.token_hash.into_string(),
-            key_id: new.key_id.to_owned(),
-        };
-        let response = self
-            .client
-            .clone()
-            .create_session(request)
-            .await?
-            .into_inner();
-        let state = response
-            .state
-            .context("session-store sent no refresh state")?
-            .try_into()?;
-        let evicted = response
-            .evicted
-            .into_iter()
-            .map(|s| session(Some(s)))
-            .collect::<Result<_, _>>()?;
-        Ok(CreatedSession {
-            state,
-            created: response.created,
-            evicted,
+    fn is_healthy(&self) -> BoxFuture<'_, bool> {
+        Box::pin(async move {
+            let request = tonic_health::pb::HealthCheckRequest {
+                service: String::new(),
+            };
+            matches!(
+                self.health.clone().check(request).await,
+                Ok(response) if response.get_ref().status() == ServingStatus::Serving
+            )
         })
     }
 
-    pub async fn refresh_state(&self, session: &SessionId) -> Result<RefreshState, StoreError> {
-        metrics::store_call("get_refresh_state");
-        let request = pb::GetRefreshStateRequest {
-            session_id: session.to_string(),
-        };
-        self.client
-            .clone()
-            .get_refresh_state(request)
-            .await?
-            .into_inner()
-            .try_into()
-    }
-
-    pub async fn rotate(&self, rotation: Rotation<'_>) -> Result<Rotated, StoreError> {
-        metrics::store_call("rotate_refresh_token");
-        let request = pb::RotateRefreshTokenRequest {
-            session_id: rotation.session.to_string(),
-            presented_generation: rotation.generation.get(),
-            presented_token_hash: rotation.presented_hash.as_str().to_owned(),
-            next_token_hash: rotation.next_hash.into_string(),
-            next_key_id: rotation.next_key_id.to_owned(),
-            reuse_interval_ms: u64::try_from(rotation.reuse_interval.as_millis())
-                .unwrap_or(u64::MAX),
-        };
-        let response = self
-            .client
-            .clone()
-            .rotate_refresh_token(request)
-            .await?
-            .into_inner();
-        let outcome = response.outcome();
-        let current = |rotated: bool| -> Result<Rotated, StoreError> {
-            Ok(Rotated::Current {
-                session: session(response.session.clone())?,
-                generation: Generation::new(response.current_generation)
-                    .context("session-store sent generation 0")?,
-                key_id: response.current_key_id.clone(),
-                rotated,
+    /// Creates (or returns the live) session; see [`CreatedSession`].
+    fn create_session<'a>(
+        &'a self,
+        new: NewSession<'a>,
+    ) -> BoxFuture<'a, Result<CreatedSession, StoreError>> {
+        Box::pin(async move {
+            metrics::store_call("create_session");
+            let request = pb::CreateSessionRequest {
+                user_id: new.user.to_string(),
+                user_agent: new.user_agent,
+                ip_address: new.ip_address,
+                supabase_session_id: new.supabase_session_id,
+                refresh_secret: new.secret.as_bytes().to_vec(),
+                token_hash: new.token_hash.into_string(),
+                key_id: new.key_id.to_owned(),
+            };
+            let response = self
+                .client
+                .clone()
+                .create_session(request)
+                .await?
+                .into_inner();
+            let state = response
+                .state
+                .context("session-store sent no refresh state")?
+                .try_into()?;
+            let evicted = response
+                .evicted
+                .into_iter()
+                .map(|s| session(Some(s)))
+                .collect::<Result<_, _>>()?;
+            Ok(CreatedSession {
+                state,
+                created: response.created,
+                evicted,
             })
-        };
-        match outcome {
-            pb::RotateOutcome::Rotated => current(true),
-            pb::RotateOutcome::CurrentReturned => current(false),
-            pb::RotateOutcome::ReuseDetected => Ok(Rotated::ReuseDetected(
-                response.session.clone().and_then(|s| s.try_into().ok()),
-            )),
-            pb::RotateOutcome::SessionRevoked => Ok(Rotated::Revoked),
-            pb::RotateOutcome::SessionExpired => Ok(Rotated::Expired),
-            pb::RotateOutcome::TokenMismatch => Ok(Rotated::Mismatch),
-            pb::RotateOutcome::Unspecified => Err(StoreError::Internal(anyhow::anyhow!(
-                "session-store sent no rotation outcome"
-            ))),
-        }
+        })
     }
 
-    pub async fn validate(&self, session_id: &SessionId) -> Result<SessionView, StoreError> {
-        metrics::store_call("validate_session");
-        let request = pb::ValidateSessionRequest {
-            session_id: session_id.to_string(),
-        };
-        session(Some(
+    fn refresh_state<'a>(
+        &'a self,
+        session: &'a SessionId,
+    ) -> BoxFuture<'a, Result<RefreshState, StoreError>> {
+        Box::pin(async move {
+            metrics::store_call("get_refresh_state");
+            let request = pb::GetRefreshStateRequest {
+                session_id: session.to_string(),
+            };
             self.client
                 .clone()
-                .validate_session(request)
+                .get_refresh_state(request)
                 .await?
-                .into_inner(),
-        ))
+                .into_inner()
+                .try_into()
+        })
+    }
+
+    fn rotate<'a>(
+        &'a self,
+        rotation: RotationRequest<'a>,
+    ) -> BoxFuture<'a, Result<RotationOutcome, StoreError>> {
+        Box::pin(async move {
+            metrics::store_call("rotate_refresh_token");
+            let request = pb::RotateRefreshTokenRequest {
+                session_id: rotation.session.to_string(),
+                presented_generation: rotation.generation.get(),
+                presented_token_hash: rotation.presented_hash.as_str().to_owned(),
+                next_token_hash: rotation.next_hash.into_string(),
+                next_key_id: rotation.next_key_id.to_owned(),
+                reuse_interval_ms: u64::try_from(rotation.reuse_interval.as_millis())
+                    .unwrap_or(u64::MAX),
+            };
+            let response = self
+                .client
+                .clone()
+                .rotate_refresh_token(request)
+                .await?
+                .into_inner();
+            let outcome = response.outcome();
+            let current = |rotated: bool| -> Result<RotationOutcome, StoreError> {
+                Ok(RotationOutcome::Current {
+                    session: session(response.session.clone())?,
+                    generation: Generation::new(response.current_generation)
+                        .context("session-store sent generation 0")?,
+                    key_id: response.current_key_id.clone(),
+                    rotated,
+                })
+            };
+            match outcome {
+                pb::RotateOutcome::Rotated => current(true),
+                pb::RotateOutcome::CurrentReturned => current(false),
+                pb::RotateOutcome::ReuseDetected => Ok(RotationOutcome::ReuseDetected(
+                    response.session.clone().and_then(|s| s.try_into().ok()),
+                )),
+                pb::RotateOutcome::SessionRevoked => Ok(RotationOutcome::Revoked),
+                pb::RotateOutcome::SessionExpired => Ok(RotationOutcome::Expired),
+                pb::RotateOutcome::TokenMismatch => Ok(RotationOutcome::Mismatch),
+                pb::RotateOutcome::Unspecified => Err(StoreError::Internal(anyhow::anyhow!(
+                    "session-store sent no rotation outcome"
+                ))),
+            }
+        })
+    }
+
+    fn validate<'a>(
+        &'a self,
+        session_id: &'a SessionId,
+    ) -> BoxFuture<'a, Result<SessionView, StoreError>> {
+        Box::pin(async move {
+            metrics::store_call("validate_session");
+            let request = pb::ValidateSessionRequest {
+                session_id: session_id.to_string(),
+            };
+            session(Some(
+                self.client
+                    .clone()
+                    .validate_session(request)
+                    .await?
+                    .into_inner(),
+            ))
+        })
     }
 
     /// Revokes one session of `user`; `NotFound` for another user's session.
-    pub async fn revoke(
-        &self,
-        session_id: &SessionId,
-        user: &UserId,
-        reason: &str,
-    ) -> Result<(bool, SessionView), StoreError> {
-        metrics::store_call("revoke_session");
-        let request = pb::RevokeSessionRequest {
-            session_id: session_id.to_string(),
-            user_id: user.to_string(),
-            reason: reason.to_owned(),
-        };
-        let response = self
-            .client
-            .clone()
-            .revoke_session(request)
-            .await?
-            .into_inner();
-        Ok((response.revoked, session(response.session)?))
+    fn revoke<'a>(
+        &'a self,
+        session_id: &'a SessionId,
+        user: &'a UserId,
+        reason: &'a str,
+    ) -> BoxFuture<'a, Result<(bool, SessionView), StoreError>> {
+        Box::pin(async move {
+            metrics::store_call("revoke_session");
+            let request = pb::RevokeSessionRequest {
+                session_id: session_id.to_string(),
+                user_id: user.to_string(),
+                reason: reason.to_owned(),
+            };
+            let response = self
+                .client
+                .clone()
+                .revoke_session(request)
+                .await?
+                .into_inner();
+            Ok((response.revoked, session(response.session)?))
+        })
     }
 
     /// Revokes every live session of `user` except `keep`; returns those it revoked.
-    pub async fn revoke_all(
-        &self,
-        user: &UserId,
-        keep: Option<&SessionId>,
-        reason: &str,
-    ) -> Result<Vec<SessionView>, StoreError> {
-        metrics::store_call("revoke_user_sessions");
-        let request = pb::RevokeUserSessionsRequest {
-            user_id: user.to_string(),
-            except_session_id: keep.map(ToString::to_string),
-            reason: reason.to_owned(),
-        };
-        let response = self
-            .client
-            .clone()
-            .revoke_user_sessions(request)
-            .await?
-            .into_inner();
-        response
-            .revoked
-            .into_iter()
-            .map(|s| session(Some(s)))
-            .collect()
+    fn revoke_all<'a>(
+        &'a self,
+        user: &'a UserId,
+        keep: Option<&'a SessionId>,
+        reason: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<SessionView>, StoreError>> {
+        Box::pin(async move {
+            metrics::store_call("revoke_user_sessions");
+            let request = pb::RevokeUserSessionsRequest {
+                user_id: user.to_string(),
+                except_session_id: keep.map(ToString::to_string),
+                reason: reason.to_owned(),
+            };
+            let response = self
+                .client
+                .clone()
+                .revoke_user_sessions(request)
+                .await?
+                .into_inner();
+            response
+                .revoked
+                .into_iter()
+                .map(|s| session(Some(s)))
+                .collect()
+        })
     }
 
-    pub async fn list(&self, user: &UserId) -> Result<Vec<SessionView>, StoreError> {
-        metrics::store_call("list_user_sessions");
-        let request = pb::ListUserSessionsRequest {
-            user_id: user.to_string(),
-            include_ended: false,
-        };
-        let response = self
-            .client
-            .clone()
-            .list_user_sessions(request)
-            .await?
-            .into_inner();
-        response
-            .sessions
-            .into_iter()
-            .map(|s| session(Some(s)))
-            .collect()
+    fn list<'a>(&'a self, user: &'a UserId) -> BoxFuture<'a, Result<Vec<SessionView>, StoreError>> {
+        Box::pin(async move {
+            metrics::store_call("list_user_sessions");
+            let request = pb::ListUserSessionsRequest {
+                user_id: user.to_string(),
+                include_ended: false,
+            };
+            let response = self
+                .client
+                .clone()
+                .list_user_sessions(request)
+                .await?
+                .into_inner();
+            response
+                .sessions
+                .into_iter()
+                .map(|s| session(Some(s)))
+                .collect()
+        })
     }
 }

@@ -11,7 +11,7 @@ use jsonwebtoken::Algorithm;
 use serde::{Deserialize, Serialize};
 
 use crate::jwks::JwksCache;
-use crate::verify::{self, Expectations};
+use crate::verify::{self, Expectations, Expiry};
 use crate::{TokenError, VerificationKey};
 
 /// `iss` of backend access tokens.
@@ -107,6 +107,18 @@ impl AccessTokenVerifier {
     }
 
     pub async fn verify(&self, token: &str) -> Result<AccessClaims, TokenError> {
+        self.check(token, Expiry::Enforced).await
+    }
+
+    /// The claims of a token whose signature, algorithm, issuer and audience
+    /// check out, even if it has expired: to carry a display name across a
+    /// refresh, when the previous access token has usually just expired.
+    /// Never use this to authenticate.
+    pub async fn read_ignoring_expiry(&self, token: &str) -> Result<AccessClaims, TokenError> {
+        self.check(token, Expiry::Ignored).await
+    }
+
+    async fn check(&self, token: &str, expiry: Expiry) -> Result<AccessClaims, TokenError> {
         let header = verify::header(token)?;
         if !is_backend_algorithm(header.alg) {
             return Err(TokenError::AlgorithmNotAllowed(verify::algorithm_name(
@@ -123,12 +135,121 @@ impl AccessTokenVerifier {
             issuer: Some(ISSUER),
             leeway_secs: LEEWAY_SECS,
         };
-        let claims: AccessClaims = verify::decode(token, &header, &key, &expect)?;
+        let claims: AccessClaims = verify::decode_with(token, &header, &key, &expect, expiry)?;
         if claims.sid.is_empty() || claims.sub.is_empty() {
             return Err(TokenError::BadClaims(
                 "sub and sid must not be empty".to_owned(),
             ));
         }
         Ok(claims)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use jsonwebtoken::jwk::Jwk;
+    use jsonwebtoken::{EncodingKey, Header};
+
+    use super::*;
+
+    /// A deterministic Ed25519 key (PKCS#8 v1 DER) and its verifying key.
+    fn key(seed: u8) -> (EncodingKey, VerificationKey) {
+        let mut der = vec![
+            0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22,
+            0x04, 0x20,
+        ];
+        der.extend_from_slice(&[seed; 32]);
+        let encoding = EncodingKey::from_ed_der(&der);
+        let jwk = Jwk::from_encoding_key(&encoding, Algorithm::EdDSA).expect("public key");
+        let verifying = VerificationKey::from_jwk(&jwk).expect("usable key");
+        (encoding, verifying)
+    }
+
+    fn claims(exp_in: i64) -> AccessClaims {
+        let now = i64::try_from(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .expect("clock")
+                .as_secs(),
+        )
+        .expect("time");
+        AccessClaims {
+            iss: ISSUER.into(),
+            aud: AUDIENCE.into(),
+            sub: "user-1".into(),
+            sid: "session-1".into(),
+            iat: now - 3600,
+            exp: now + exp_in,
+            jti: "j1".into(),
+            name: Some("Ada".into()),
+        }
+    }
+
+    fn sign(key: &EncodingKey, kid: &str, claims: &AccessClaims) -> String {
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some(kid.into());
+        jsonwebtoken::encode(&header, claims, key).expect("signable")
+    }
+
+    #[tokio::test]
+    async fn an_expired_token_is_read_but_never_verified() {
+        let (signing, verifying) = key(1);
+        let verifier = AccessTokenVerifier::from_keys([("k1".to_owned(), verifying)]);
+        let expired = claims(-600);
+        let token = sign(&signing, "k1", &expired);
+        assert_eq!(verifier.verify(&token).await, Err(TokenError::Expired));
+        assert_eq!(
+            verifier.read_ignoring_expiry(&token).await,
+            Ok(expired),
+            "signature, issuer and audience hold: readable for its name"
+        );
+    }
+
+    #[tokio::test]
+    async fn reading_still_checks_key_signature_audience_and_issuer() {
+        let (signing, verifying) = key(1);
+        let (other, _) = key(2);
+        let verifier = AccessTokenVerifier::from_keys([("k1".to_owned(), verifying)]);
+        let expired = claims(-600);
+
+        let unknown_kid = sign(&signing, "k2", &expired);
+        assert_eq!(
+            verifier.read_ignoring_expiry(&unknown_kid).await,
+            Err(TokenError::UnknownKey)
+        );
+        let forged = sign(&other, "k1", &expired);
+        assert_eq!(
+            verifier.read_ignoring_expiry(&forged).await,
+            Err(TokenError::BadSignature)
+        );
+        let mut foreign = expired.clone();
+        foreign.aud = "someone-else".into();
+        assert_eq!(
+            verifier
+                .read_ignoring_expiry(&sign(&signing, "k1", &foreign))
+                .await,
+            Err(TokenError::WrongAudience)
+        );
+        let mut foreign = expired;
+        foreign.iss = "someone-else".into();
+        assert_eq!(
+            verifier
+                .read_ignoring_expiry(&sign(&signing, "k1", &foreign))
+                .await,
+            Err(TokenError::WrongIssuer)
+        );
+        let hs256 = jsonwebtoken::encode(
+            &Header {
+                kid: Some("k1".into()),
+                ..Header::new(Algorithm::HS256)
+            },
+            &claims(600),
+            &EncodingKey::from_secret(b"a-secret-of-enough-length-for-hs256"),
+        )
+        .expect("signable");
+        assert!(matches!(
+            verifier.read_ignoring_expiry(&hs256).await,
+            Err(TokenError::AlgorithmNotAllowed(_))
+        ));
     }
 }

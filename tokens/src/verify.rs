@@ -52,12 +52,31 @@ fn declared_algorithm(token: &str) -> Option<String> {
     Some(algorithm.chars().take(16).collect())
 }
 
+/// Whether `exp` is checked. Only reading a token for display (the name in an
+/// access token that has just expired) ignores it; authenticating never does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Expiry {
+    Enforced,
+    Ignored,
+}
+
 /// Verifies signature and registered claims and returns the claims.
 pub(crate) fn decode<T: DeserializeOwned>(
     token: &str,
     header: &Header,
     key: &VerificationKey,
     expect: &Expectations<'_>,
+) -> Result<T, TokenError> {
+    decode_with(token, header, key, expect, Expiry::Enforced)
+}
+
+/// [`decode`], with `exp` checked or not.
+pub(crate) fn decode_with<T: DeserializeOwned>(
+    token: &str,
+    header: &Header,
+    key: &VerificationKey,
+    expect: &Expectations<'_>,
+    expiry: Expiry,
 ) -> Result<T, TokenError> {
     if header.alg != key.algorithm {
         return Err(TokenError::AlgorithmNotAllowed(algorithm_name(header.alg)));
@@ -66,7 +85,11 @@ pub(crate) fn decode<T: DeserializeOwned>(
     validation.leeway = expect.leeway_secs;
     validation.validate_nbf = true;
     validation.set_audience(&[expect.audience]);
-    let mut required = vec!["exp", "sub", "aud"];
+    let mut required = vec!["sub", "aud"];
+    match expiry {
+        Expiry::Enforced => required.push("exp"),
+        Expiry::Ignored => validation.validate_exp = false,
+    }
     if let Some(issuer) = expect.issuer {
         validation.set_issuer(&[issuer]);
         required.push("iss");

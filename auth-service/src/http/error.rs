@@ -1,5 +1,6 @@
 //! One error type for every handler and the one place it becomes a status
-//! and an envelope.
+//! and an envelope: each use case's error enum (`app`) maps into it
+//! here, so a status code or message is decided in one file.
 //!
 //! Client mistakes say what was wrong (never echoing a token); dependency
 //! failures are 503 so clients retry; only real bugs are 500, with an opaque
@@ -10,10 +11,15 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
 use nexus_tokens::TokenError;
 
-use crate::group_store::GroupStoreError;
+use crate::app::bridge::BridgeError;
+use crate::app::caller::{CallerError, SessionEnded};
+use crate::app::groups::GroupsError;
+use crate::app::logout::{InvalidScope, LogoutError};
+use crate::app::refresh::RefreshError;
+use crate::app::sessions::SessionsError;
 use crate::http::envelope::Failure;
 use crate::keys::refresh::RefreshTokenError;
-use crate::store::StoreError;
+use crate::ports::{GroupStoreError, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -107,24 +113,6 @@ impl ApiError {
                 | Self::NotAuthenticated(_)
         )
     }
-
-    /// A refresh token refused before any session-store call. A key id this
-    /// replica does not hold is not a dead token (see `keys::refresh`): 503.
-    pub fn refresh_token(error: RefreshTokenError) -> Self {
-        match error {
-            RefreshTokenError::UnknownKey => Self::RefreshKeyUnknown,
-            other => Self::RefreshToken(other),
-        }
-    }
-
-    /// A session-store failure in a context where "not found" means the
-    /// presented credential is no good.
-    pub fn from_store_auth(error: StoreError) -> Self {
-        match error {
-            StoreError::NotFound => Self::RefreshTokenRejected,
-            other => other.into(),
-        }
-    }
 }
 
 impl From<StoreError> for ApiError {
@@ -147,6 +135,83 @@ impl From<GroupStoreError> for ApiError {
             GroupStoreError::Conflict(message) => Self::OwnerCannotLeave(message),
             GroupStoreError::Limit(message) => Self::GroupLimit(message),
             GroupStoreError::Store(error) => error.into(),
+        }
+    }
+}
+
+impl From<SessionEnded> for ApiError {
+    fn from(ended: SessionEnded) -> Self {
+        match ended {
+            SessionEnded::Revoked => Self::SessionRevoked,
+            SessionEnded::Expired => Self::SessionExpired,
+        }
+    }
+}
+
+impl From<CallerError> for ApiError {
+    fn from(error: CallerError) -> Self {
+        match error {
+            CallerError::AccessToken(error) => Self::AccessToken(error),
+            CallerError::Ended(ended) => ended.into(),
+            CallerError::Store(error) => error.into(),
+        }
+    }
+}
+
+impl From<BridgeError> for ApiError {
+    fn from(error: BridgeError) -> Self {
+        match error {
+            BridgeError::SupabaseToken(error) => Self::SupabaseToken(error),
+            BridgeError::RefreshKeyUnknown => Self::RefreshKeyUnknown,
+            BridgeError::Store(error) => error.into(),
+            BridgeError::Internal(error) => Self::Internal(error),
+        }
+    }
+}
+
+impl From<RefreshError> for ApiError {
+    fn from(error: RefreshError) -> Self {
+        match error {
+            RefreshError::Token(error) => Self::RefreshToken(error),
+            RefreshError::KeyUnknown => Self::RefreshKeyUnknown,
+            RefreshError::Rejected => Self::RefreshTokenRejected,
+            RefreshError::Reuse => Self::RefreshReuse,
+            RefreshError::Ended(ended) => ended.into(),
+            RefreshError::Store(error) => error.into(),
+            RefreshError::Internal(error) => Self::Internal(error),
+        }
+    }
+}
+
+impl From<InvalidScope> for ApiError {
+    fn from(error: InvalidScope) -> Self {
+        Self::BadRequest(error.to_string())
+    }
+}
+
+impl From<LogoutError> for ApiError {
+    fn from(error: LogoutError) -> Self {
+        match error {
+            LogoutError::Store(error) => error.into(),
+        }
+    }
+}
+
+impl From<SessionsError> for ApiError {
+    fn from(error: SessionsError) -> Self {
+        match error {
+            SessionsError::NotFound => Self::SessionNotFound,
+            SessionsError::Store(error) => error.into(),
+        }
+    }
+}
+
+impl From<GroupsError> for ApiError {
+    fn from(error: GroupsError) -> Self {
+        match error {
+            GroupsError::Store(error) => error.into(),
+            GroupsError::GrantsDisabled => Self::GroupChatsDisabled,
+            GroupsError::Internal(error) => Self::Internal(error),
         }
     }
 }

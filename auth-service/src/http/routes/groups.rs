@@ -1,15 +1,11 @@
 //! `/api/groups`: group chats ("Nexus Chats", DESIGN.md "Group chats").
 //!
 //! session-store owns groups and members and enforces the rules (the caller
-//! is named from the live access token, never from the request). Here:
-//! parse, rate-limit the writes, map refusals, announce removals, and mint
-//! room grants for live members. A group the caller is not in answers 404
-//! exactly like an unknown or malformed id, so ids cannot be probed; a member
-//! trying an owner's action gets 403 (they can see the group anyway).
-//!
-//! Removing a member, leaving and deleting a group publish
-//! `group.member_removed` per user, so realtime evicts them from
-//! `group:<id>` at once.
+//! is named from the live access token, never from the request); the use
+//! cases (`app::groups`) announce removals and mint room grants. Here: parse,
+//! rate-limit the writes, call, render. A group the caller is not in answers
+//! 404 exactly like an unknown or malformed id, so ids cannot be probed; a
+//! member trying an owner's action gets 403 (they can see the group anyway).
 
 use actix_web::web::{self, Bytes, Data, Path, ServiceConfig};
 use actix_web::{HttpRequest, HttpResponse};
@@ -17,13 +13,15 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 
+use crate::app::groups as usecase;
 use crate::domain::{GroupId, UserId};
-use crate::group_store::{GroupView, MemberView};
 use crate::http::caller::LiveCaller;
+use crate::http::context::HttpContext;
 use crate::http::envelope::{Failure, Success};
 use crate::http::error::ApiError;
 use crate::http::route_module::RouteModule;
 use crate::http::{body, request_meta};
+use crate::ports::{GroupView, MemberView};
 use crate::state::AppState;
 
 pub const ROUTES: RouteModule = RouteModule {
@@ -111,11 +109,10 @@ fn group_id(raw: &str) -> Result<GroupId, ApiError> {
     GroupId::parse(raw).ok_or(ApiError::GroupNotFound)
 }
 
-fn limit_writes(request: &HttpRequest, state: &AppState) -> Result<(), ApiError> {
-    state
-        .limiters
+fn limit_writes(request: &HttpRequest, http: &HttpContext) -> Result<(), ApiError> {
+    http.limiters
         .groups
-        .check(request_meta::rate_limit_key(request, &state.proxies))
+        .check(request_meta::rate_limit_key(request, &http.proxies))
 }
 
 /// Creates a group; the caller becomes its owner.
@@ -138,15 +135,15 @@ fn limit_writes(request: &HttpRequest, state: &AppState) -> Result<(), ApiError>
     )
 )]
 pub async fn create(
-    caller: LiveCaller,
+    live: LiveCaller,
     request: HttpRequest,
     raw_body: Bytes,
     state: Data<AppState>,
+    http: Data<HttpContext>,
 ) -> Result<HttpResponse, ApiError> {
-    limit_writes(&request, &state)?;
+    limit_writes(&request, &http)?;
     let payload: CreateGroupRequest = body::parse(&request, &raw_body)?;
-    let (group, _members) = state.groups.create(&caller.user, &payload.name).await?;
-    tracing::info!(user_id = %caller.user, group_id = %group.id, "group created");
+    let group = usecase::create(&state, &live.caller, &payload.name).await?;
     Ok(HttpResponse::Created().json(Success::new("Group created", GroupBody { group })))
 }
 
@@ -162,8 +159,8 @@ pub async fn create(
         (status = 503, description = "A dependency is unavailable; retry", body = Failure)
     )
 )]
-pub async fn list(caller: LiveCaller, state: Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let groups = state.groups.list(&caller.user).await?;
+pub async fn list(live: LiveCaller, state: Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let groups = usecase::list(&state, &live.caller).await?;
     Ok(HttpResponse::Ok().json(Success::new("Groups", GroupsBody { groups })))
 }
 
@@ -182,12 +179,12 @@ pub async fn list(caller: LiveCaller, state: Data<AppState>) -> Result<HttpRespo
     )
 )]
 pub async fn get(
-    caller: LiveCaller,
+    live: LiveCaller,
     id: Path<String>,
     state: Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let id = group_id(&id)?;
-    let (group, members) = state.groups.get(&id, &caller.user).await?;
+    let (group, members) = usecase::get(&state, &live.caller, &id).await?;
     Ok(HttpResponse::Ok().json(Success::new(
         "Group",
         GroupWithMembersBody { group, members },
@@ -212,20 +209,15 @@ pub async fn get(
     )
 )]
 pub async fn delete(
-    caller: LiveCaller,
+    live: LiveCaller,
     request: HttpRequest,
     id: Path<String>,
     state: Data<AppState>,
+    http: Data<HttpContext>,
 ) -> Result<HttpResponse, ApiError> {
-    limit_writes(&request, &state)?;
+    limit_writes(&request, &http)?;
     let id = group_id(&id)?;
-    let removed = state.groups.delete(&id, &caller.user).await?;
-    for user in &removed {
-        state
-            .events
-            .publish_member_removed(&id, user, "group_deleted");
-    }
-    tracing::info!(user_id = %caller.user, group_id = %id, members = removed.len(), "group deleted");
+    usecase::delete(&state, &live.caller, &id).await?;
     Ok(HttpResponse::Ok().json(Success::new(
         "Group deleted",
         DeletedBody {
@@ -258,19 +250,19 @@ pub async fn delete(
     )
 )]
 pub async fn add_member(
-    caller: LiveCaller,
+    live: LiveCaller,
     request: HttpRequest,
     id: Path<String>,
     raw_body: Bytes,
     state: Data<AppState>,
+    http: Data<HttpContext>,
 ) -> Result<HttpResponse, ApiError> {
-    limit_writes(&request, &state)?;
+    limit_writes(&request, &http)?;
     let id = group_id(&id)?;
     let payload: AddMemberRequest = body::parse(&request, &raw_body)?;
     let user = UserId::parse(payload.user_id.trim())
         .map_err(|error| ApiError::BadRequest(format!("user_id: {error}")))?;
-    let (member, added) = state.groups.add_member(&id, &caller.user, &user).await?;
-    tracing::info!(user_id = %caller.user, group_id = %id, member = %user, added, "group member added");
+    let (member, added) = usecase::add_member(&state, &live.caller, &id, &user).await?;
     Ok(HttpResponse::Ok().json(Success::new("Member added", AddedBody { member, added })))
 }
 
@@ -300,25 +292,17 @@ pub async fn add_member(
     )
 )]
 pub async fn remove_member(
-    caller: LiveCaller,
+    live: LiveCaller,
     request: HttpRequest,
     path: Path<(String, String)>,
     state: Data<AppState>,
+    http: Data<HttpContext>,
 ) -> Result<HttpResponse, ApiError> {
-    limit_writes(&request, &state)?;
+    limit_writes(&request, &http)?;
     let (id, user) = path.into_inner();
     let id = group_id(&id)?;
     let user = UserId::parse(&user).map_err(|_| ApiError::MemberNotFound)?;
-    state.groups.remove_member(&id, &caller.user, &user).await?;
-    let reason = if user == caller.user {
-        "left"
-    } else {
-        "removed"
-    };
-    state
-        .events
-        .publish_member_removed(&id, user.as_str(), reason);
-    tracing::info!(user_id = %caller.user, group_id = %id, member = %user, reason, "group member removed");
+    usecase::remove_member(&state, &live.caller, &id, &user).await?;
     Ok(HttpResponse::Ok().json(Success::new(
         "Member removed",
         RemovedBody {
@@ -347,21 +331,15 @@ pub async fn remove_member(
     )
 )]
 pub async fn grant(
-    caller: LiveCaller,
+    live: LiveCaller,
     request: HttpRequest,
     id: Path<String>,
     state: Data<AppState>,
+    http: Data<HttpContext>,
 ) -> Result<HttpResponse, ApiError> {
-    limit_writes(&request, &state)?;
+    limit_writes(&request, &http)?;
     let id = group_id(&id)?;
-    let signer = state
-        .room_grants
-        .as_ref()
-        .ok_or(ApiError::GroupChatsDisabled)?;
-    // Membership now, from session-store: a removed member gets nothing.
-    state.groups.get(&id, &caller.user).await?;
-    let issued = signer.mint(&caller.user, &id)?;
-    tracing::info!(user_id = %caller.user, group_id = %id, "room grant issued");
+    let issued = usecase::grant(&state, &live.caller, &id).await?;
     Ok(HttpResponse::Ok().json(Success::new(
         "Room grant",
         GrantBody {

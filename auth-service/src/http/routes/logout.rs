@@ -3,26 +3,25 @@
 //! `local` ends this session, `others` every other session of the user,
 //! `global` all of them; one `session.revoked` event per revoked session.
 //!
-//! Logout acts for a user, so it needs a live session (`http::caller`): the
-//! access token's session confirmed active, or, when the access token has
-//! expired (logging out must not need a refresh first), a refresh token of the
-//! current generation; an older one is reuse, handled as rotation handles it.
-//! Rate limited per client like bridge and refresh.
+//! Here: the rate limit, the scope, the body, and which credential names the
+//! caller (`identify`: the access token, else a refresh token of the current
+//! generation, each with the Origin rule); then `app::logout`, which revokes
+//! and announces. Rate limited per client like bridge and refresh.
 
 use actix_web::web::{self, Bytes, Data, Query, ServiceConfig};
 use actix_web::{HttpRequest, HttpResponse, ResponseError};
-use nexus_common::events::SessionEventKind;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
-use crate::http::caller::{self, LiveCaller};
+use crate::app::logout::Scope;
+use crate::app::{caller, logout as usecase, refresh};
+use crate::http::context::HttpContext;
 use crate::http::envelope::{Failure, Success};
 use crate::http::error::ApiError;
 use crate::http::origin::Credential;
 use crate::http::route_module::RouteModule;
 use crate::http::{auth, body, request_meta};
 use crate::state::AppState;
-use crate::store::StoreError;
 
 pub const ROUTES: RouteModule = RouteModule {
     register,
@@ -36,36 +35,6 @@ fn register(routes: &mut ServiceConfig) {
 #[derive(OpenApi)]
 #[openapi(paths(logout))]
 struct Api;
-
-/// Which sessions to end.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Scope {
-    Local,
-    Others,
-    Global,
-}
-
-impl Scope {
-    pub fn parse(raw: Option<&str>) -> Result<Self, ApiError> {
-        match raw.unwrap_or("local") {
-            "local" => Ok(Self::Local),
-            "others" => Ok(Self::Others),
-            "global" => Ok(Self::Global),
-            _ => Err(ApiError::BadRequest(
-                "scope must be local, others or global".to_owned(),
-            )),
-        }
-    }
-
-    fn reason(self) -> &'static str {
-        match self {
-            Self::Local => "logout",
-            Self::Others => "logout_others",
-            Self::Global => "logout_global",
-        }
-    }
-}
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -118,65 +87,33 @@ pub async fn logout(
     query: Query<LogoutQuery>,
     raw_body: Bytes,
     state: Data<AppState>,
+    http: Data<HttpContext>,
 ) -> Result<HttpResponse, ApiError> {
-    state
-        .limiters
+    http.limiters
         .logout
-        .check(request_meta::rate_limit_key(&request, &state.proxies))?;
+        .check(request_meta::rate_limit_key(&request, &http.proxies))?;
     let scope = Scope::parse(query.scope.as_deref())?;
     let payload: LogoutRequest = body::parse(&request, &raw_body)?;
-    let caller = match identify(&request, &state, payload.refresh_token).await {
+    let caller = match identify(&request, &state, &http, payload.refresh_token).await {
         Ok(caller) => caller,
         Err(error) if error.ends_session() || matches!(error, ApiError::AccessToken(_)) => {
             // Nothing live to log out: say so, and drop whatever cookies are left.
             let mut response = error.error_response();
-            state.cookies.clear_on(&mut response);
+            http.cookies.clear_on(&mut response);
             return Ok(response);
         }
         Err(error) => return Err(error),
     };
 
-    let revoked = match scope {
-        Scope::Local => match state
-            .store
-            .revoke(&caller.session, &caller.user, scope.reason())
-            .await
-        {
-            Ok((true, session)) => vec![session],
-            Ok((false, _)) | Err(StoreError::NotFound) => Vec::new(),
-            Err(error) => return Err(error.into()),
-        },
-        Scope::Others => {
-            state
-                .store
-                .revoke_all(&caller.user, Some(&caller.session), scope.reason())
-                .await?
-        }
-        Scope::Global => {
-            state
-                .store
-                .revoke_all(&caller.user, None, scope.reason())
-                .await?
-        }
-    };
-    for session in &revoked {
-        state.secrets.forget(&session.id);
-        state.events.publish(
-            SessionEventKind::Revoked,
-            &session.id,
-            &session.user_id,
-            Some(scope.reason()),
-        );
-    }
-    tracing::info!(user_id = %caller.user, session_id = %caller.session, ?scope, revoked = revoked.len(), "Logged out");
+    let logged_out = usecase::logout(&state, &caller, scope).await?;
 
     let body = LogoutBody {
         scope,
-        revoked_sessions: revoked.len(),
+        revoked_sessions: logged_out.revoked_sessions,
     };
     let mut response = HttpResponse::Ok().json(Success::new("Logged out", body));
     if scope != Scope::Others {
-        state.cookies.clear_on(&mut response);
+        http.cookies.clear_on(&mut response);
     }
     Ok(response)
 }
@@ -187,27 +124,26 @@ pub async fn logout(
 async fn identify(
     request: &HttpRequest,
     state: &AppState,
+    http: &HttpContext,
     body_refresh_token: Option<String>,
-) -> Result<LiveCaller, ApiError> {
+) -> Result<caller::Caller, ApiError> {
     let refresh = auth::presented_refresh_token(request, body_refresh_token);
     let access = auth::presented_access_token(request);
     let credential = match (&access, &refresh) {
         (Some((_, credential)), _) | (None, Some((_, credential))) => *credential,
         (None, None) => Credential::None,
     };
-    state.origins.check(request, credential)?;
+    http.origins.check(request, credential)?;
     let access_error = match access {
-        Some((token, credential)) => {
-            match auth::verify_access_token(state, &token, credential).await {
-                Ok(verified) => return caller::ensure_live(state, verified).await,
-                Err(error) => error,
-            }
-        }
+        Some((token, _)) => match caller::verify_access_token(state, &token).await {
+            Ok(verified) => return Ok(caller::ensure_live(state, verified).await?),
+            Err(error) => ApiError::from(error),
+        },
         None => ApiError::NotAuthenticated("no access or refresh token was presented"),
     };
     let Some((raw, credential)) = refresh else {
         return Err(access_error);
     };
-    state.origins.check(request, credential)?;
-    caller::live_by_refresh_token(state, &raw, credential).await
+    http.origins.check(request, credential)?;
+    Ok(refresh::live_caller(state, &raw).await?)
 }

@@ -1,4 +1,4 @@
-//! Route handlers, one file per use case; each file registers its routes
+//! Route handlers, one file per use case (`crate::app`); each file registers its routes
 //! and OpenAPI operations through a `ROUTES` value (`http::route_module`).
 
 pub mod bridge;
@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::store::{SessionStatus, SessionView};
+use crate::ports::{SessionStatus, SessionView};
 
 /// A session as clients see it.
 #[derive(Debug, Serialize, ToSchema)]

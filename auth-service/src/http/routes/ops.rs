@@ -6,6 +6,7 @@ use actix_web::web::{self, Data, ServiceConfig};
 use serde::Serialize;
 use utoipa::{OpenApi, ToSchema};
 
+use crate::http::context::HttpContext;
 use crate::http::envelope::{Failure, Nothing, Success};
 use crate::http::route_module::RouteModule;
 use crate::state::AppState;
@@ -99,8 +100,8 @@ pub async fn readyz(state: Data<AppState>) -> HttpResponse {
     tag = "operations",
     responses((status = 200, description = "Prometheus metrics", body = String, content_type = "text/plain"))
 )]
-pub async fn metrics(state: Data<AppState>) -> HttpResponse {
-    let body = state
+pub async fn metrics(http: Data<HttpContext>) -> HttpResponse {
+    let body = http
         .metrics
         .as_ref()
         .map(|handle| handle.render())

@@ -1,29 +1,25 @@
 //! `POST /api/auth/session/refresh`: rotate the refresh token.
 //!
-//! The order matters: the outer tag is checked first (a forged token never
-//! reaches session-store), then the per-session secret (cached), then
-//! session-store rotates under a row lock and says which token to hand out.
-//! Any failure that makes the presented token useless clears both cookies.
+//! Here: the rate limit, the body, where the refresh token comes from and the
+//! Origin rule for it; then `app::refresh` (tag, secret, rotation under
+//! session-store's row lock). Any failure that makes the presented token
+//! useless clears both cookies.
 
 use actix_web::web::{self, Bytes, Data, ServiceConfig};
 use actix_web::{HttpRequest, HttpResponse, ResponseError};
-use nexus_common::events::SessionEventKind;
-use nexus_tokens::access::ACCESS_COOKIE_NAMES;
 use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 
-use crate::domain::SessionId;
-use crate::http::auth::{self, refresh_secret};
-use crate::http::caller::report_reuse;
+use crate::app::refresh::{self as usecase, RefreshInput};
+use crate::http::auth;
+use crate::http::context::HttpContext;
 use crate::http::envelope::{Failure, Success};
 use crate::http::error::ApiError;
 use crate::http::origin::Credential;
 use crate::http::route_module::RouteModule;
 use crate::http::routes::SessionBody;
 use crate::http::{body, request_meta};
-use crate::metrics;
 use crate::state::AppState;
-use crate::store::{Rotated, Rotation, StoreError};
 
 pub const ROUTES: RouteModule = RouteModule {
     register,
@@ -79,12 +75,13 @@ pub async fn refresh(
     request: HttpRequest,
     raw_body: Bytes,
     state: Data<AppState>,
+    http: Data<HttpContext>,
 ) -> Result<HttpResponse, ApiError> {
-    match rotate(&request, &raw_body, &state).await {
+    match rotate(&request, &raw_body, &state, &http).await {
         Ok(response) => Ok(response),
         Err(error) if error.ends_session() => {
             let mut response = error.error_response();
-            state.cookies.clear_on(&mut response);
+            http.cookies.clear_on(&mut response);
             Ok(response)
         }
         Err(error) => Err(error),
@@ -95,154 +92,41 @@ async fn rotate(
     request: &HttpRequest,
     raw_body: &Bytes,
     state: &AppState,
+    http: &HttpContext,
 ) -> Result<HttpResponse, ApiError> {
-    state
-        .limiters
+    http.limiters
         .refresh
-        .check(request_meta::rate_limit_key(request, &state.proxies))?;
+        .check(request_meta::rate_limit_key(request, &http.proxies))?;
     let payload: RefreshRequest = body::parse(request, raw_body)?;
     let Some((raw, credential)) = auth::presented_refresh_token(request, payload.refresh_token)
     else {
-        state.origins.check(request, Credential::None)?;
+        http.origins.check(request, Credential::None)?;
         return Err(ApiError::NotAuthenticated("no refresh token was presented"));
     };
-    state.origins.check(request, credential)?;
+    http.origins.check(request, credential)?;
 
-    let presented = state.refresh_keys.open(&raw).map_err(|error| {
-        let error = ApiError::refresh_token(error);
-        metrics::refresh_outcome(if matches!(error, ApiError::RefreshKeyUnknown) {
-            "key_unknown"
-        } else {
-            "forged"
-        });
-        error
-    })?;
-    let session_id = presented.session.clone();
-    let cached = refresh_secret(state, &session_id)
-        .await
-        .inspect_err(|error| {
-            if matches!(error, ApiError::Unavailable(_)) {
-                metrics::refresh_outcome("unavailable");
-            }
-        })?;
-    if !state
-        .refresh_keys
-        .matches_secret(&presented, &cached.secret)
-    {
-        metrics::refresh_outcome("mismatch");
-        return Err(ApiError::RefreshTokenRejected);
-    }
-    let next_generation = presented
-        .generation
-        .next()
-        .ok_or_else(|| anyhow::anyhow!("refresh generation overflow"))?;
-    let next = state
-        .refresh_keys
-        .derive_current(&session_id, next_generation, &cached.secret);
-    let rotation = Rotation {
-        session: &session_id,
-        generation: presented.generation,
-        presented_hash: &presented.hash,
-        next_hash: next.hash(),
-        next_key_id: state.refresh_keys.current_key_id().as_str(),
-        reuse_interval: state.reuse_interval,
-    };
-    let outcome = state
-        .store
-        .rotate(rotation)
-        .await
-        .map_err(|error| match error {
-            StoreError::NotFound => ApiError::RefreshTokenRejected,
-            StoreError::Unavailable(detail) => {
-                metrics::refresh_outcome("unavailable");
-                ApiError::Unavailable(detail)
-            }
-            other => other.into(),
-        })?;
-    let (session, generation, key_id, rotated) = match outcome {
-        Rotated::Current {
-            session,
-            generation,
-            key_id,
-            rotated,
-        } => (session, generation, key_id, rotated),
-        Rotated::ReuseDetected(session) => {
-            let user = session.map_or_else(|| cached.user.clone(), |session| session.user_id);
-            report_reuse(state, &session_id, &user, presented.generation);
-            return Err(ApiError::RefreshReuse);
-        }
-        Rotated::Revoked => {
-            metrics::refresh_outcome("revoked");
-            state.secrets.forget(&session_id);
-            return Err(ApiError::SessionRevoked);
-        }
-        Rotated::Expired => {
-            metrics::refresh_outcome("expired");
-            state.secrets.forget(&session_id);
-            return Err(ApiError::SessionExpired);
-        }
-        Rotated::Mismatch => {
-            metrics::refresh_outcome("mismatch");
-            return Err(ApiError::RefreshTokenRejected);
-        }
-    };
-    let token = if rotated
-        && generation == next_generation
-        && key_id == state.refresh_keys.current_key_id().as_str()
-    {
-        next
-    } else {
-        // Another replica rotated under a key this one may not hold yet.
-        state
-            .refresh_keys
-            .derive(&key_id, &session_id, generation, &cached.secret)
-            .ok_or_else(|| ApiError::refresh_token(state.refresh_keys.missing_key(&key_id)))?
-    };
-    if rotated {
-        metrics::refresh_outcome("rotated");
-        state.events.publish(
-            SessionEventKind::Refreshed,
-            &session_id,
-            &session.user_id,
-            None,
-        );
-    } else {
-        metrics::refresh_outcome("current_returned");
-    }
-
-    let name = previous_name(request, state, &session_id).await;
-    let access = state.issue_access_token(&session.user_id, &session_id, name)?;
-    tracing::info!(user_id = %session.user_id, session_id = %session_id, generation = %generation, "Refresh token issued");
+    let refreshed = usecase::refresh(
+        state,
+        &RefreshInput {
+            refresh_token: raw,
+            previous_access_token: auth::presented_access_token(request).map(|(token, _)| token),
+        },
+    )
+    .await?;
 
     let mut response = HttpResponse::Ok();
-    state.cookies.set(
+    http.cookies.set(
         &mut response,
-        &access.token,
+        &refreshed.access.token,
         state.access_ttl,
-        token.expose(),
+        refreshed.refresh_token.expose(),
     );
-    let expires_in = (access.expires_at - chrono::Utc::now()).num_seconds();
+    let expires_in = (refreshed.access.expires_at - chrono::Utc::now()).num_seconds();
     let body = RefreshBody {
-        session: SessionBody::new(&session, None),
-        access_token: access.token,
-        expires_at: access.expires_at,
+        session: SessionBody::new(&refreshed.session, None),
+        access_token: refreshed.access.token,
+        expires_at: refreshed.access.expires_at,
         expires_in,
     };
     Ok(response.json(Success::new("Token refreshed", body)))
-}
-
-/// The display name from the caller's previous access token of this session
-/// (signature checked, expiry not: it usually has just expired).
-async fn previous_name(
-    request: &HttpRequest,
-    state: &AppState,
-    session: &SessionId,
-) -> Option<String> {
-    let token = request_meta::bearer(request)
-        .map(str::to_owned)
-        .or_else(|| request_meta::cookie(request, &ACCESS_COOKIE_NAMES))?;
-    let claims = state.access_keys.decode_ignoring_expiry(&token)?;
-    (claims.sid == session.as_str())
-        .then_some(claims.name)
-        .flatten()
 }

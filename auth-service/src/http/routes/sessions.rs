@@ -4,12 +4,13 @@
 
 use actix_web::HttpResponse;
 use actix_web::web::{self, Data, Path, ServiceConfig};
-use nexus_common::events::SessionEventKind;
 use serde::Serialize;
 use utoipa::{OpenApi, ToSchema};
 
+use crate::app::sessions as usecase;
 use crate::domain::SessionId;
 use crate::http::caller::LiveCaller;
+use crate::http::context::HttpContext;
 use crate::http::envelope::{Failure, Success};
 use crate::http::error::ApiError;
 use crate::http::route_module::RouteModule;
@@ -55,8 +56,9 @@ struct RevokedBody {
         (status = 503, description = "A dependency is unavailable; retry", body = Failure)
     )
 )]
-pub async fn list(caller: LiveCaller, state: Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let sessions = state.store.list(&caller.user).await?;
+pub async fn list(live: LiveCaller, state: Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let caller = &live.caller;
+    let sessions = usecase::list(&state, caller).await?;
     let body = SessionsBody {
         sessions: sessions
             .iter()
@@ -85,32 +87,20 @@ pub async fn list(caller: LiveCaller, state: Data<AppState>) -> Result<HttpRespo
     )
 )]
 pub async fn revoke(
-    caller: LiveCaller,
+    live: LiveCaller,
     id: Path<String>,
     state: Data<AppState>,
+    http: Data<HttpContext>,
 ) -> Result<HttpResponse, ApiError> {
     let target = SessionId::parse(&id).map_err(|_| ApiError::SessionNotFound)?;
-    let (revoked, session) = state
-        .store
-        .revoke(&target, &caller.user, "revoked_by_user")
-        .await?;
-    if revoked {
-        state.secrets.forget(&session.id);
-        state.events.publish(
-            SessionEventKind::Revoked,
-            &session.id,
-            &session.user_id,
-            Some("revoked_by_user"),
-        );
-    }
-    tracing::info!(user_id = %caller.user, session_id = %target, revoked, "Session revoked by its user");
+    let revoked = usecase::revoke(&state, &live.caller, &target).await?;
     let body = RevokedBody {
-        session_id: target.to_string(),
-        revoked,
+        session_id: revoked.session.to_string(),
+        revoked: revoked.revoked,
     };
     let mut response = HttpResponse::Ok().json(Success::new("Session revoked", body));
-    if target == caller.session {
-        state.cookies.clear_on(&mut response);
+    if revoked.current {
+        http.cookies.clear_on(&mut response);
     }
     Ok(response)
 }
