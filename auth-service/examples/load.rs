@@ -20,9 +20,9 @@ use auth_service::startup::Application;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use nexus_common::client_ip::TrustedProxies;
 use nexus_common::store_client::StoreClientConfig;
+use nexus_testkit::TestStore;
 use nexus_tokens::supabase::SupabaseConfig;
 use serde_json::json;
-use session_store::test_support::TestStore;
 
 const SECRET: &str = "bench-supabase-jwt-secret-0123456789abcdef";
 

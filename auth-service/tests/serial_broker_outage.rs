@@ -12,7 +12,6 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use nexus_common::events::SessionEventKind;
-use session_store::test_support::TestStore;
 
 use helpers::*;
 
@@ -24,41 +23,20 @@ fn close_all_connections() {
     assert!(status.success(), "rabbitmqctl close_all_connections failed");
 }
 
-async fn readiness(app: &TestApp) -> serde_json::Value {
-    app.client
-        .get(app.url("/readyz"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
-}
-
-async fn wait_for_broker(app: &TestApp, connected: bool) {
-    for _ in 0..300 {
-        if readiness(app).await["broker"] == connected {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("broker connected never became {connected}");
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn bridge_keeps_working_through_a_broker_outage_and_events_arrive_afterwards() {
     let store = TestStore::spawn().await;
-    let jwks = JwksServer::start().await;
-    let config = settings(store.url(), &jwks.url);
+    let jwks = supabase::serve_jwks().await;
+    let config = settings(store.url(), &jwks.url).build();
     let exchange = config.events_exchange.clone();
     let queue = format!("{exchange}.outage");
     // A durable queue keeps what is routed while the test's consumer is cut off too.
     let before = EventQueue::bind_durable(&exchange, &queue).await;
     let app = TestApp::start(config).await;
-    wait_for_broker(&app, true).await;
+    app.wait_for_broker(true).await;
 
     close_all_connections();
-    wait_for_broker(&app, false).await;
+    app.wait_for_broker(false).await;
     drop(before);
 
     let mut session_ids = HashSet::new();
@@ -80,7 +58,7 @@ async fn bridge_keeps_working_through_a_broker_outage_and_events_arrive_afterwar
     }
 
     // The publisher reconnects with backoff and delivers every buffered event.
-    wait_for_broker(&app, true).await;
+    app.wait_for_broker(true).await;
     let mut events = EventQueue::bind_durable(&exchange, &queue).await;
     let mut seen = HashSet::new();
     while seen.len() < session_ids.len() {

@@ -23,13 +23,13 @@ use futures::StreamExt;
 use nexus_common::client_ip::TrustedProxies;
 use nexus_common::store_client::{StoreClient, StoreClientConfig};
 use nexus_proto::session_v1::CreateSessionRequest;
+use nexus_testkit::TestStore;
 use realtime_service::config::{Limits, RealtimeConfig};
 use realtime_service::domain::alias::AliasKey;
 use realtime_service::domain::grant::GrantKeys;
 use realtime_service::domain::ids::SessionId;
 use realtime_service::startup::Application;
 use realtime_service::state::AppState;
-use session_store::test_support::TestStore;
 
 fn knob(name: &str, default: usize) -> usize {
     std::env::var(name)

@@ -19,9 +19,9 @@ use std::time::{Duration, Instant};
 
 use nexus_common::store_client::{self, StoreClient, StoreClientConfig};
 use nexus_proto::session_v1 as pb;
+use nexus_testkit::TestDatabase;
 use session_store::config::StoreConfig;
 use session_store::startup::Application;
-use session_store::test_support::TestDatabase;
 use sha2::{Digest, Sha256};
 
 fn env_or(name: &str, default: u64) -> u64 {
@@ -331,7 +331,7 @@ async fn main() -> anyhow::Result<()> {
 
     let ids = std::sync::Arc::new(ids);
     let (admin, admin_connection) = tokio_postgres::connect(
-        session_store::test_support::DEFAULT_ADMIN_URL,
+        nexus_testkit::database::DEFAULT_ADMIN_URL,
         tokio_postgres::NoTls,
     )
     .await?;

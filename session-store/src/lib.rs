@@ -14,4 +14,3 @@ pub mod metrics;
 pub mod purge;
 pub mod repository;
 pub mod startup;
-pub mod test_support;

@@ -4,82 +4,14 @@
 
 use std::time::Duration;
 
-use futures::StreamExt;
-use lapin::options::{BasicConsumeOptions, QueueBindOptions, QueueDeclareOptions};
-use lapin::types::FieldTable;
 use nexus_common::events::GroupCloudEvent;
 use serde_json::{Value, json};
 
 use crate::helpers::*;
 
-/// A queue receiving the app's `group.#` events.
-struct GroupEvents {
-    connection: lapin::Connection,
-    consumer: lapin::Consumer,
-}
-
-impl GroupEvents {
-    async fn bind(exchange: &str) -> Self {
-        let connection = nexus_common::amqp::connect(AMQP_URL, "auth-tests-groups")
-            .await
-            .expect("amqp");
-        let channel = connection.create_channel().await.expect("channel");
-        nexus_common::amqp::declare_session_exchange(&channel, exchange)
-            .await
-            .expect("exchange");
-        let queue = channel
-            .queue_declare(
-                "".into(),
-                QueueDeclareOptions {
-                    exclusive: true,
-                    auto_delete: true,
-                    ..Default::default()
-                },
-                FieldTable::default(),
-            )
-            .await
-            .expect("queue");
-        channel
-            .queue_bind(
-                queue.name().clone(),
-                exchange.into(),
-                "group.#".into(),
-                QueueBindOptions::default(),
-                FieldTable::default(),
-            )
-            .await
-            .expect("bind");
-        let consumer = channel
-            .basic_consume(
-                queue.name().clone(),
-                "auth-tests-groups".into(),
-                BasicConsumeOptions {
-                    no_ack: true,
-                    ..Default::default()
-                },
-                FieldTable::default(),
-            )
-            .await
-            .expect("consume");
-        Self {
-            connection,
-            consumer,
-        }
-    }
-
-    async fn next(&mut self) -> (String, GroupCloudEvent) {
-        let delivery = tokio::time::timeout(Duration::from_secs(10), self.consumer.next())
-            .await
-            .expect("no group event in time")
-            .expect("consumer ended")
-            .expect("delivery");
-        let event: GroupCloudEvent = serde_json::from_slice(&delivery.data).expect("cloudevent");
-        (delivery.routing_key.to_string(), event)
-    }
-
-    async fn close(self) {
-        let _ = self.connection.close(200, "done".into()).await;
-    }
+/// The app's `group.#` events: routing key and event.
+async fn next_group_event(events: &mut EventQueue) -> (String, GroupCloudEvent) {
+    events.next_json(Duration::from_secs(10)).await
 }
 
 async fn call(
@@ -170,7 +102,7 @@ async fn list_ids(app: &TestApp, token: &str) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread")]
 async fn owners_manage_members_and_other_users_see_nothing() {
     let env = TestEnv::spawn().await;
-    let mut events = GroupEvents::bind(&env.app.exchange).await;
+    let mut events = EventQueue::bind_pattern(&env.app.exchange, "group.#").await;
     let app = &env.app;
     let (alice, bob, carol) = (
         app.bridged().await,
@@ -284,7 +216,7 @@ async fn owners_manage_members_and_other_users_see_nothing() {
     // Bob leaves: announced, and the group is gone for him.
     let left = remove(app, &bob.access_token, &group, &bob.user_id).await;
     assert_eq!(left.status(), 200);
-    let (key, event) = events.next().await;
+    let (key, event) = next_group_event(&mut events).await;
     assert_eq!(key, "group.member_removed");
     assert_eq!(event.event_type, "nexus.group.member_removed");
     assert_eq!(event.data.group_id, group);
@@ -306,7 +238,7 @@ async fn owners_manage_members_and_other_users_see_nothing() {
             .status(),
         200
     );
-    let (_, event) = events.next().await;
+    let (_, event) = next_group_event(&mut events).await;
     assert_eq!(
         (event.data.user_id.as_str(), event.data.reason.as_deref()),
         (carol.user_id.as_str(), Some("removed"))
@@ -320,7 +252,10 @@ async fn owners_manage_members_and_other_users_see_nothing() {
     )
     .await;
     assert_eq!(deleted.status(), 200);
-    let mut gone = [events.next().await.1, events.next().await.1];
+    let mut gone = [
+        next_group_event(&mut events).await.1,
+        next_group_event(&mut events).await.1,
+    ];
     gone.sort_by(|a, b| a.data.user_id.cmp(&b.data.user_id));
     let mut expected = vec![alice.user_id.clone(), bob.user_id.clone()];
     expected.sort();

@@ -9,13 +9,9 @@ use serde_json::Value;
 
 use crate::helpers::*;
 
-async fn live_sessions(env: &TestEnv, user_id: &str) -> i64 {
-    env.query(
-        "SELECT count(*) FROM user_sessions WHERE user_id = $1 AND revoked_at IS NULL",
-        &[&user_id],
-    )
-    .await[0]
-        .get::<_, i64>(0)
+/// The user's live sessions, as session-store answers over gRPC.
+async fn live_sessions(env: &TestEnv, user_id: &str) -> usize {
+    env.store.live_sessions(user_id).await
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -87,12 +87,10 @@ async fn health_readiness_and_metrics() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn readiness_fails_while_session_store_is_down() {
-    let jwks = JwksServer::start().await;
-    let app = TestApp::start(settings(
-        &format!("http://127.0.0.1:{}", free_port()),
-        &jwks.url,
-    ))
-    .await;
+    let jwks = supabase::serve_jwks().await;
+    let app =
+        TestApp::start(settings(&format!("http://127.0.0.1:{}", free_port()), &jwks.url).build())
+            .await;
     let response = app.client.get(app.url("/readyz")).send().await.unwrap();
     assert_eq!(response.status(), 503);
     let body: Value = response.json().await.unwrap();
@@ -106,7 +104,8 @@ fn configuration_debug_output_shows_no_secret() {
     let mut settings = settings(
         "http://store-user:store-pw@127.0.0.1:1",
         "http://127.0.0.1:1/jwks",
-    );
+    )
+    .build();
     settings.amqp_url = "amqp://nexus:amqp-s3cret@127.0.0.1:5672/%2f".to_owned();
     settings.store.token = Some("shared-store-t0ken".to_owned());
     let shown = format!("{settings:?}");

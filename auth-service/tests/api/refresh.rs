@@ -32,16 +32,11 @@ async fn refresh_rotates_the_token_and_issues_a_new_access_token() {
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["session"]["id"], bridged.session_id.as_str());
 
-    // The new token rotates again; the session keeps one row per generation.
+    // The new token rotates again: the session is at generation 3.
     let third = refreshed_token(env.app.refresh(&second).await).await;
     assert_ne!(third, second);
-    let rows = env
-        .query(
-            "SELECT count(*) FROM refresh_tokens WHERE session_id = $1",
-            &[&bridged.session_id],
-        )
-        .await;
-    assert_eq!(rows[0].get::<_, i64>(0), 3);
+    let state = env.store.refresh_state(&bridged.session_id).await;
+    assert_eq!(state.current_generation, 3);
 
     // The new access token works for the session list.
     let list = env.app.sessions(&new_access).await;
@@ -69,13 +64,8 @@ async fn twenty_parallel_refreshes_with_one_cookie_all_get_the_same_new_token() 
     }
     assert_eq!(tokens.len(), 1, "every tab received the same current token");
     assert!(!tokens.contains(&bridged.refresh_token));
-    let rows = env
-        .query(
-            "SELECT count(*) FROM refresh_tokens WHERE session_id = $1",
-            &[&bridged.session_id],
-        )
-        .await;
-    assert_eq!(rows[0].get::<_, i64>(0), 2, "exactly one rotation happened");
+    let state = env.store.refresh_state(&bridged.session_id).await;
+    assert_eq!(state.current_generation, 2, "exactly one rotation happened");
     // And the shared new token rotates normally.
     let next = env.app.refresh(tokens.iter().next().unwrap()).await;
     assert_eq!(next.status(), 200);
@@ -100,13 +90,11 @@ async fn an_old_token_after_the_reuse_interval_revokes_the_session_and_emits_reu
     let after = env.app.refresh(&second).await;
     assert_cookies_cleared(&after);
     assert_failure(after, 401, "session_revoked").await;
-    let rows = env
-        .query(
-            "SELECT revoked_at IS NOT NULL FROM user_sessions WHERE id = $1",
-            &[&bridged.session_id],
-        )
+    let stored = env
+        .store
+        .session(&bridged.user_id, &bridged.session_id)
         .await;
-    assert!(rows[0].get::<_, bool>(0));
+    assert!(stored.revoked_at.is_some(), "{stored:?}");
     let access = env.app.sessions(&bridged.access_token).await;
     assert_failure(access, 401, "session_revoked").await;
 
@@ -122,12 +110,10 @@ async fn an_old_token_after_the_reuse_interval_revokes_the_session_and_emits_reu
 #[tokio::test(flavor = "multi_thread")]
 async fn forged_refresh_tokens_are_refused_without_reaching_session_store() {
     // No session-store at all: any call would be a 503.
-    let jwks = JwksServer::start().await;
-    let app = TestApp::start(settings(
-        &format!("http://127.0.0.1:{}", free_port()),
-        &jwks.url,
-    ))
-    .await;
+    let jwks = supabase::serve_jwks().await;
+    let app =
+        TestApp::start(settings(&format!("http://127.0.0.1:{}", free_port()), &jwks.url).build())
+            .await;
     let genuine_keys = auth_service::keys::refresh::RefreshKeyring::parse(REFRESH_KEY_1).unwrap();
     let sid = auth_service::domain::SessionId::parse(&uuid::Uuid::new_v4().to_string()).unwrap();
     let secret = auth_service::domain::RefreshSecret::random();
@@ -175,7 +161,7 @@ async fn a_token_of_the_previous_key_still_works_after_key_rotation() {
     assert!(bridged.refresh_token.starts_with("nxr1.k1."));
 
     // A new deployment: k2 signs new tokens, k1 still verifies.
-    let mut rotated = settings(env.store.url(), &env.jwks.url);
+    let mut rotated = settings(env.store.url(), &env.jwks.url).build();
     rotated.refresh_keys = std::sync::Arc::new(
         auth_service::keys::refresh::RefreshKeyring::parse(&format!(
             "{REFRESH_KEY_2},{REFRESH_KEY_1}"
@@ -189,7 +175,7 @@ async fn a_token_of_the_previous_key_still_works_after_key_rotation() {
     assert!(again.starts_with("nxr1.k2."));
 
     // A deployment that dropped k1 and never saw k2 cannot read either.
-    let mut foreign = settings(env.store.url(), &env.jwks.url);
+    let mut foreign = settings(env.store.url(), &env.jwks.url).build();
     foreign.refresh_keys = std::sync::Arc::new(
         auth_service::keys::refresh::RefreshKeyring::parse(
             "k3:third-refresh-key-secret-0123456789abcdef",
@@ -286,7 +272,7 @@ async fn a_replica_behind_on_refresh_keys_answers_503_and_logs_nobody_out() {
     let env = TestEnv::spawn().await;
     // Rolling change of REFRESH_TOKEN_KEYS: the new replica derives with k2,
     // the old one (env.app) still knows only k1.
-    let mut rolled = settings(env.store.url(), &env.jwks.url);
+    let mut rolled = settings(env.store.url(), &env.jwks.url).build();
     rolled.refresh_keys = std::sync::Arc::new(
         auth_service::keys::refresh::RefreshKeyring::parse(&format!(
             "{REFRESH_KEY_2},{REFRESH_KEY_1}"
@@ -312,14 +298,7 @@ async fn a_replica_behind_on_refresh_keys_answers_503_and_logs_nobody_out() {
     assert_failure(bridge, 503, "refresh_key_unknown").await;
 
     // Nothing was revoked: the session lives on and refreshes on the new replica.
-    let live = env
-        .query(
-            "SELECT count(*) FROM user_sessions WHERE user_id = $1 AND revoked_at IS NULL",
-            &[&bridged.user_id],
-        )
-        .await[0]
-        .get::<_, i64>(0);
-    assert_eq!(live, 1);
+    assert_eq!(env.store.live_sessions(&bridged.user_id).await, 1);
     let next = refreshed_token(new_replica.refresh(&bridged.refresh_token).await).await;
     assert!(next.starts_with("nxr1.k2."));
     new_replica.stop().await;
@@ -334,7 +313,7 @@ async fn only_a_key_listed_as_retired_ends_sessions() {
     assert!(bridged.refresh_token.starts_with("nxr1.k1."));
 
     // k1 leaked: the operator replaces it with k2 and lists k1 as retired.
-    let mut retiring = settings(env.store.url(), &env.jwks.url);
+    let mut retiring = settings(env.store.url(), &env.jwks.url).build();
     retiring.refresh_keys = std::sync::Arc::new(
         auth_service::keys::refresh::RefreshKeyring::parse(REFRESH_KEY_2)
             .unwrap()

@@ -90,13 +90,8 @@ async fn revoking_another_users_session_answers_404_and_changes_nothing() {
     // Theirs still works.
     assert_eq!(listed(&env.app, &theirs.access_token).await.len(), 1);
     assert_eq!(env.app.refresh(&theirs.refresh_token).await.status(), 200);
-    let rows = env
-        .query(
-            "SELECT revoked_at IS NULL FROM user_sessions WHERE id = $1",
-            &[&theirs.session_id],
-        )
-        .await;
-    assert!(rows[0].get::<_, bool>(0));
+    let stored = env.store.session(&theirs.user_id, &theirs.session_id).await;
+    assert_eq!(stored.revoked_at, None);
 
     // Revoking my own other session works and emits session.revoked.
     let mut claims = supabase_claims();

@@ -3,15 +3,15 @@
 use std::time::Duration;
 
 use serde_json::Value;
-use session_store::test_support::{TestDatabase, TestStore};
 
 use crate::helpers::*;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn store_down_is_503_and_the_service_recovers_when_it_returns() {
     let port = free_port();
-    let jwks = JwksServer::start().await;
-    let app = TestApp::start(settings(&format!("http://127.0.0.1:{port}"), &jwks.url)).await;
+    let jwks = supabase::serve_jwks().await;
+    let app =
+        TestApp::start(settings(&format!("http://127.0.0.1:{port}"), &jwks.url).build()).await;
 
     let token = sign_hs256(&supabase_claims(), SUPABASE_SECRET.as_bytes());
     let response = app.bridge(&token).await;

@@ -248,7 +248,7 @@ async fn supabase_token_maps_to_the_bridged_session() {
     let room = ack["room"].as_str().expect("room").to_owned();
     let ack = client.emit("room:join", json!({"room": room})).await;
     assert_eq!(ack["members"][0]["id"], user.as_str(), "{ack}");
-    assert_eq!(ack["members"][0]["name"], "Supa User", "{ack}");
+    assert_eq!(ack["members"][0]["name"], "Ada Lovelace", "{ack}");
 
     // Revoking the bridged backend session kicks the socket opened with
     // the Supabase token too.

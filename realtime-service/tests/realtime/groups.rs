@@ -5,15 +5,11 @@
 use std::time::{Duration, Instant};
 
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use lapin::options::{BasicPublishOptions, ExchangeDeclareOptions};
-use lapin::types::FieldTable;
-use lapin::{BasicProperties, ExchangeKind};
 use nexus_common::events::{GROUP_MEMBER_REMOVED_KEY, GroupCloudEvent, GroupEventData};
 use nexus_proto::session_v1 as pb;
 use serde_json::{Value, json};
 
 use crate::helpers::*;
-use crate::through_auth::Auth;
 
 /// Creates a group owned by `owner` in session-store; returns its id.
 pub async fn create_group(backend: &Backend, owner: &str) -> String {
@@ -62,7 +58,7 @@ async fn remove_silently(backend: &Backend, group: &str, owner: &str, user: &str
 /// A grant like `helpers::grant`, expiring `exp_in` seconds from now.
 fn grant_for(user: &str, room: &str, exp_in: i64) -> String {
     let mut header = Header::new(Algorithm::HS256);
-    header.kid = Some("g1".into());
+    header.kid = Some(ROOM_GRANT_KID.into());
     let claims = json!({"sub": user, "room": room, "iat": now(), "exp": now() + exp_in});
     jsonwebtoken::encode(
         &header,
@@ -73,35 +69,7 @@ fn grant_for(user: &str, room: &str, exp_in: i64) -> String {
 }
 
 async fn publish_raw(backend: &Backend, routing_key: &str, body: &[u8]) {
-    let connection = nexus_common::amqp::connect(AMQP_URL, "realtime-tests")
-        .await
-        .expect("RabbitMQ");
-    let channel = connection.create_channel().await.expect("channel");
-    channel
-        .exchange_declare(
-            backend.session_exchange.as_str().into(),
-            ExchangeKind::Topic,
-            ExchangeDeclareOptions {
-                durable: true,
-                ..Default::default()
-            },
-            FieldTable::default(),
-        )
-        .await
-        .expect("declare");
-    channel
-        .basic_publish(
-            backend.session_exchange.as_str().into(),
-            routing_key.into(),
-            BasicPublishOptions::default(),
-            body,
-            BasicProperties::default(),
-        )
-        .await
-        .expect("publish")
-        .await
-        .expect("confirm");
-    let _ = connection.close(200, "done".into()).await;
+    nexus_testkit::amqp::publish(&backend.session_exchange, routing_key, body).await;
 }
 
 fn member_removed(group: &str, user: &str) -> GroupCloudEvent {
@@ -138,7 +106,7 @@ async fn no_room_left(client: &mut Client, wait: Duration) -> bool {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_removed_member_is_evicted_within_a_second_and_cannot_come_back() {
     let backend = Backend::start().await;
-    let auth = Auth::start(&backend, Duration::from_secs(10)).await;
+    let auth = backend.auth_service(Duration::from_secs(10)).await;
     let mut config = backend.config();
     config.jwks_url = auth.jwks_url();
     let app = TestApp::spawn(config).await;
@@ -147,15 +115,23 @@ async fn a_removed_member_is_evicted_within_a_second_and_cannot_come_back() {
         uuid::Uuid::new_v4().to_string(),
         uuid::Uuid::new_v4().to_string(),
     );
-    let (alice_token, _, _) = auth
-        .bridge(&supabase_token(&alice, &uuid::Uuid::new_v4().to_string()))
-        .await;
-    let (bob_token, _, _) = auth
-        .bridge(&supabase_token(&bob, &uuid::Uuid::new_v4().to_string()))
-        .await;
-    let api = |path: &str| format!("{}{path}", auth.url);
+    let alice_token = auth
+        .bridged_with(&supabase::claims_for(
+            &alice,
+            &uuid::Uuid::new_v4().to_string(),
+        ))
+        .await
+        .access_token;
+    let bob_token = auth
+        .bridged_with(&supabase::claims_for(
+            &bob,
+            &uuid::Uuid::new_v4().to_string(),
+        ))
+        .await
+        .access_token;
+    let api = |path: &str| auth.url(path);
     let created: Value = auth
-        .http
+        .client
         .post(api("/api/groups"))
         .bearer_auth(&alice_token)
         .json(&json!({"name": "Nexus team"}))
@@ -170,7 +146,7 @@ async fn a_removed_member_is_evicted_within_a_second_and_cannot_come_back() {
         .expect("group id")
         .to_owned();
     let added = auth
-        .http
+        .client
         .post(api(&format!("/api/groups/{group}/members")))
         .bearer_auth(&alice_token)
         .json(&json!({"user_id": bob}))
@@ -180,7 +156,7 @@ async fn a_removed_member_is_evicted_within_a_second_and_cannot_come_back() {
     assert_eq!(added.status(), 200);
     let grant_of = |token: String| {
         let request = auth
-            .http
+            .client
             .post(api(&format!("/api/groups/{group}/grant")))
             .bearer_auth(token);
         async move { request.send().await.expect("grant") }
@@ -215,7 +191,7 @@ async fn a_removed_member_is_evicted_within_a_second_and_cannot_come_back() {
 
     let started = Instant::now();
     let removed = auth
-        .http
+        .client
         .delete(api(&format!("/api/groups/{group}/members/{bob}")))
         .bearer_auth(&alice_token)
         .send()
@@ -270,7 +246,7 @@ async fn a_removed_member_is_evicted_within_a_second_and_cannot_come_back() {
 
     // Deleting the group evicts the owner too.
     let deleted = auth
-        .http
+        .client
         .delete(api(&format!("/api/groups/{group}")))
         .bearer_auth(&alice_token)
         .send()

@@ -19,14 +19,6 @@ use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
 use tokio_postgres::config::SslMode;
 
-/// Whether the URL asks for TLS.
-pub fn wants_tls(database_url: &str) -> anyhow::Result<bool> {
-    let config: tokio_postgres::Config = database_url
-        .parse()
-        .context("DATABASE_URL is not a valid Postgres URL")?;
-    Ok(matches!(config.get_ssl_mode(), SslMode::Require))
-}
-
 /// How connections are opened beyond what the URL says.
 #[derive(Debug, Clone, Default)]
 pub struct ConnectOptions {
@@ -181,35 +173,6 @@ pub async fn ensure_database(database_url: &str, options: &ConnectOptions) -> an
     }
 }
 
-/// Drops a database (tests), terminating its connections first.
-pub async fn drop_database(admin_url: &str, name: &str) -> anyhow::Result<()> {
-    let config: tokio_postgres::Config = admin_url
-        .parse()
-        .context("admin URL is not a Postgres URL")?;
-    let client = raw_client(&config, &ConnectOptions::default())
-        .await
-        .context("cannot connect to the admin database")?;
-    client
-        .batch_execute(&format!(
-            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-            quote_identifier(name)
-        ))
-        .await
-        .with_context(|| format!("cannot drop database {name:?}"))
-}
-
-/// Runs one statement against a database (tests and tools).
-pub async fn execute(database_url: &str, statement: &str) -> anyhow::Result<()> {
-    let config: tokio_postgres::Config = database_url.parse().context("not a Postgres URL")?;
-    let client = raw_client(&config, &ConnectOptions::default())
-        .await
-        .context("cannot connect")?;
-    client
-        .batch_execute(statement)
-        .await
-        .context("statement failed")
-}
-
 /// tokio-postgres hides the TLS cause in `source()`; show the whole chain.
 fn error_chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
@@ -230,14 +193,6 @@ pub fn quote_identifier(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn tls_follows_sslmode() {
-        assert!(wants_tls("postgres://u@h/db?sslmode=require").unwrap());
-        assert!(!wants_tls("postgres://u@h/db?sslmode=prefer").unwrap());
-        assert!(!wants_tls("postgres://u@h/db").unwrap());
-        assert!(wants_tls("not a url at all ::").is_err());
-    }
 
     #[test]
     fn identifiers_are_quoted() {

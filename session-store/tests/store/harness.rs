@@ -1,9 +1,10 @@
-//! The test harness other services rely on cleans up after itself.
+//! The test harness every crate's tests rely on (`nexus_testkit`) cleans up
+//! after itself.
 
 use crate::helpers::*;
 
 async fn exists(name: &str) -> bool {
-    let admin = db(session_store::test_support::DEFAULT_ADMIN_URL).await;
+    let admin = db(&nexus_testkit::database::admin_url()).await;
     admin
         .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&name])
         .await

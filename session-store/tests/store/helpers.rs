@@ -1,9 +1,10 @@
-//! Request builders and database probes shared by the tests.
+//! Request builders and database probes of session-store's own tests (the
+//! harness itself is `nexus_testkit`; only these tests read the tables with SQL).
 
 use nexus_proto::session_v1 as pb;
 use sha2::{Digest, Sha256};
 
-pub use session_store::test_support::{TestDatabase, TestStore};
+pub use nexus_testkit::{TestDatabase, TestStore};
 
 /// SHA-256 hex of a (pretend) refresh token, as auth-service would send it.
 pub fn hash(token: &str) -> String {

@@ -35,7 +35,7 @@ async fn calls_are_unavailable_while_the_database_refuses_and_recover_after() {
     .await;
     let user_id = user();
     let id = session_id(&create(&store, &user_id).await);
-    let admin = db("postgres://postgres@127.0.0.1:5432/postgres").await;
+    let admin = db(&nexus_testkit::database::admin_url()).await;
     let name = store.database_url().rsplit('/').next().unwrap().to_owned();
 
     admin
@@ -53,8 +53,7 @@ async fn calls_are_unavailable_while_the_database_refuses_and_recover_after() {
         .unwrap();
 
     let mut client = store.client();
-    // Stale pooled connections may fail first; every failure must be UNAVAILABLE.
-    let mut unavailable = 0;
+    // Stale pooled connections may fail first; every call fails, as UNAVAILABLE.
     for _ in 0..12 {
         let status = client
             .validate_session(pb::ValidateSessionRequest {
@@ -63,9 +62,7 @@ async fn calls_are_unavailable_while_the_database_refuses_and_recover_after() {
             .await
             .expect_err("database is closed to connections");
         assert_eq!(status.code(), tonic::Code::Unavailable, "{status:?}");
-        unavailable += 1;
     }
-    assert_eq!(unavailable, 12);
 
     admin
         .batch_execute(&format!(
