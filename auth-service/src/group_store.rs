@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 
 use crate::domain::{GroupId, UserId};
 use crate::metrics;
-use crate::store::StoreError;
+use crate::store::StoreCallError;
 
 /// What a group call can answer besides success.
 #[derive(Debug, thiserror::Error)]
@@ -33,7 +33,7 @@ pub enum GroupStoreError {
     #[error("{0}")]
     Limit(String),
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Store(#[from] StoreCallError),
 }
 
 impl GroupStoreError {
@@ -82,7 +82,7 @@ fn time(timestamp: Option<prost_types::Timestamp>) -> Option<DateTime<Utc>> {
 fn group(group: Option<pb::Group>) -> Result<GroupView, GroupStoreError> {
     let group = group
         .context("session-store sent no group")
-        .map_err(StoreError::Internal)?;
+        .map_err(StoreCallError::Internal)?;
     Ok(GroupView {
         id: group.id,
         name: group.name,
@@ -210,7 +210,7 @@ impl GroupStore {
         let added = response
             .member
             .context("session-store sent no member")
-            .map_err(StoreError::Internal)?;
+            .map_err(StoreCallError::Internal)?;
         Ok((member(added), response.added))
     }
 

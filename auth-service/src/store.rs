@@ -10,8 +10,8 @@ use std::time::Duration;
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use nexus_common::store_client::{BearerToken, StoreClient, StoreClientConfig};
+use nexus_domain::RevokeReason;
 use nexus_proto::session_v1 as pb;
-use serde::Serialize;
 use tonic::Code;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Channel, Endpoint};
@@ -21,9 +21,10 @@ use tonic_health::pb::health_client::HealthClient;
 use crate::domain::{Generation, RefreshSecret, SessionId, TokenHash, UserId};
 use crate::metrics;
 
-/// What went wrong talking to session-store.
+/// What went wrong calling session-store (its own `RepositoryError` is what
+/// went wrong inside it; this is what a call looks like from here).
 #[derive(Debug, thiserror::Error)]
-pub enum StoreError {
+pub enum StoreCallError {
     #[error("the session store is unavailable")]
     Unavailable(String),
     #[error("not found")]
@@ -34,7 +35,7 @@ pub enum StoreError {
     Internal(#[from] anyhow::Error),
 }
 
-impl From<tonic::Status> for StoreError {
+impl From<tonic::Status> for StoreCallError {
     fn from(status: tonic::Status) -> Self {
         match status.code() {
             Code::Unavailable
@@ -59,14 +60,7 @@ impl From<tonic::Status> for StoreError {
     }
 }
 
-/// Whether a session may still be used.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum SessionStatus {
-    Active,
-    Revoked,
-    Expired,
-}
+pub use nexus_domain::SessionStatus;
 
 /// A backend session as auth-service shows it.
 #[derive(Debug, Clone)]
@@ -114,7 +108,7 @@ impl TryFrom<pb::Session> for SessionView {
     }
 }
 
-fn session(session: Option<pb::Session>) -> Result<SessionView, StoreError> {
+fn session(session: Option<pb::Session>) -> Result<SessionView, StoreCallError> {
     Ok(session
         .context("session-store sent no session")?
         .try_into()?)
@@ -130,9 +124,9 @@ pub struct RefreshState {
 }
 
 impl TryFrom<pb::RefreshState> for RefreshState {
-    type Error = StoreError;
+    type Error = StoreCallError;
 
-    fn try_from(state: pb::RefreshState) -> Result<Self, StoreError> {
+    fn try_from(state: pb::RefreshState) -> Result<Self, StoreCallError> {
         Ok(Self {
             session: session(state.session)?,
             secret: RefreshSecret::from_bytes(&state.refresh_secret)
@@ -166,9 +160,9 @@ pub struct NewSession<'a> {
     pub key_id: &'a str,
 }
 
-/// A rotation to attempt.
+/// A rotation to ask session-store for (what it did is [`Rotated`]).
 #[derive(Debug)]
-pub struct Rotation<'a> {
+pub struct RotationRequest<'a> {
     pub session: &'a SessionId,
     pub generation: Generation,
     pub presented_hash: &'a TokenHash,
@@ -233,7 +227,10 @@ impl SessionStore {
     }
 
     /// Creates (or returns the live) session; see [`CreatedSession`].
-    pub async fn create_session(&self, new: NewSession<'_>) -> Result<CreatedSession, StoreError> {
+    pub async fn create_session(
+        &self,
+        new: NewSession<'_>,
+    ) -> Result<CreatedSession, StoreCallError> {
         metrics::store_call("create_session");
         let request = pb::CreateSessionRequest {
             user_id: new.user.to_string(),
@@ -266,7 +263,7 @@ impl SessionStore {
         })
     }
 
-    pub async fn refresh_state(&self, session: &SessionId) -> Result<RefreshState, StoreError> {
+    pub async fn refresh_state(&self, session: &SessionId) -> Result<RefreshState, StoreCallError> {
         metrics::store_call("get_refresh_state");
         let request = pb::GetRefreshStateRequest {
             session_id: session.to_string(),
@@ -279,7 +276,7 @@ impl SessionStore {
             .try_into()
     }
 
-    pub async fn rotate(&self, rotation: Rotation<'_>) -> Result<Rotated, StoreError> {
+    pub async fn rotate(&self, rotation: RotationRequest<'_>) -> Result<Rotated, StoreCallError> {
         metrics::store_call("rotate_refresh_token");
         let request = pb::RotateRefreshTokenRequest {
             session_id: rotation.session.to_string(),
@@ -297,7 +294,7 @@ impl SessionStore {
             .await?
             .into_inner();
         let outcome = response.outcome();
-        let current = |rotated: bool| -> Result<Rotated, StoreError> {
+        let current = |rotated: bool| -> Result<Rotated, StoreCallError> {
             Ok(Rotated::Current {
                 session: session(response.session.clone())?,
                 generation: Generation::new(response.current_generation)
@@ -315,13 +312,13 @@ impl SessionStore {
             pb::RotateOutcome::SessionRevoked => Ok(Rotated::Revoked),
             pb::RotateOutcome::SessionExpired => Ok(Rotated::Expired),
             pb::RotateOutcome::TokenMismatch => Ok(Rotated::Mismatch),
-            pb::RotateOutcome::Unspecified => Err(StoreError::Internal(anyhow::anyhow!(
+            pb::RotateOutcome::Unspecified => Err(StoreCallError::Internal(anyhow::anyhow!(
                 "session-store sent no rotation outcome"
             ))),
         }
     }
 
-    pub async fn validate(&self, session_id: &SessionId) -> Result<SessionView, StoreError> {
+    pub async fn validate(&self, session_id: &SessionId) -> Result<SessionView, StoreCallError> {
         metrics::store_call("validate_session");
         let request = pb::ValidateSessionRequest {
             session_id: session_id.to_string(),
@@ -340,13 +337,13 @@ impl SessionStore {
         &self,
         session_id: &SessionId,
         user: &UserId,
-        reason: &str,
-    ) -> Result<(bool, SessionView), StoreError> {
+        reason: RevokeReason,
+    ) -> Result<(bool, SessionView), StoreCallError> {
         metrics::store_call("revoke_session");
         let request = pb::RevokeSessionRequest {
             session_id: session_id.to_string(),
             user_id: user.to_string(),
-            reason: reason.to_owned(),
+            reason: reason.as_str().to_owned(),
         };
         let response = self
             .client
@@ -362,13 +359,13 @@ impl SessionStore {
         &self,
         user: &UserId,
         keep: Option<&SessionId>,
-        reason: &str,
-    ) -> Result<Vec<SessionView>, StoreError> {
+        reason: RevokeReason,
+    ) -> Result<Vec<SessionView>, StoreCallError> {
         metrics::store_call("revoke_user_sessions");
         let request = pb::RevokeUserSessionsRequest {
             user_id: user.to_string(),
             except_session_id: keep.map(ToString::to_string),
-            reason: reason.to_owned(),
+            reason: reason.as_str().to_owned(),
         };
         let response = self
             .client
@@ -383,7 +380,7 @@ impl SessionStore {
             .collect()
     }
 
-    pub async fn list(&self, user: &UserId) -> Result<Vec<SessionView>, StoreError> {
+    pub async fn list(&self, user: &UserId) -> Result<Vec<SessionView>, StoreCallError> {
         metrics::store_call("list_user_sessions");
         let request = pb::ListUserSessionsRequest {
             user_id: user.to_string(),

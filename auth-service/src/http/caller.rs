@@ -21,6 +21,7 @@ use actix_web::web::Data;
 use actix_web::{FromRequest, HttpRequest};
 use futures::future::LocalBoxFuture;
 use nexus_common::events::SessionEventKind;
+use nexus_domain::RevokeReason;
 
 use crate::domain::{SessionId, UserId};
 use crate::http::auth::{self, Caller};
@@ -28,7 +29,7 @@ use crate::http::error::ApiError;
 use crate::http::origin::{Credential, is_write};
 use crate::metrics;
 use crate::state::AppState;
-use crate::store::{Rotated, Rotation, SessionStatus, SessionView, StoreError};
+use crate::store::{Rotated, RotationRequest, SessionStatus, SessionView, StoreCallError};
 
 /// A caller whose credential verified and whose session is active.
 #[derive(Debug, Clone)]
@@ -75,7 +76,7 @@ pub async fn ensure_live(state: &AppState, caller: Caller) -> Result<LiveCaller,
         .validate(&caller.session)
         .await
         .map_err(|error| match error {
-            StoreError::NotFound => ApiError::SessionRevoked,
+            StoreCallError::NotFound => ApiError::SessionRevoked,
             other => other.into(),
         })?;
     if session.user_id != caller.user {
@@ -96,7 +97,9 @@ pub fn ended(session: &SessionView) -> Option<ApiError> {
     match session.status {
         SessionStatus::Active => None,
         // session-store marks a session it found expired as revoked ("expired").
-        SessionStatus::Revoked if session.revoked_reason.as_deref() == Some("expired") => {
+        SessionStatus::Revoked
+            if session.revoked_reason.as_deref() == Some(RevokeReason::Expired.as_str()) =>
+        {
             Some(ApiError::SessionExpired)
         }
         SessionStatus::Revoked => Some(ApiError::SessionRevoked),
@@ -160,7 +163,7 @@ pub async fn live_by_refresh_token(
             .derive_current(&session_id, next_generation, &current.secret);
     let outcome = state
         .store
-        .rotate(Rotation {
+        .rotate(RotationRequest {
             session: &session_id,
             generation: presented.generation,
             presented_hash: &presented.hash,
@@ -204,7 +207,7 @@ pub fn report_reuse(
         SessionEventKind::ReuseDetected,
         session,
         user,
-        Some("refresh_token_reuse"),
+        Some(RevokeReason::RefreshTokenReuse.as_str()),
     );
     state.secrets.forget(session);
 }

@@ -13,7 +13,7 @@ use nexus_tokens::TokenError;
 use crate::group_store::GroupStoreError;
 use crate::http::envelope::Failure;
 use crate::keys::refresh::RefreshTokenError;
-use crate::store::StoreError;
+use crate::store::StoreCallError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -119,21 +119,21 @@ impl ApiError {
 
     /// A session-store failure in a context where "not found" means the
     /// presented credential is no good.
-    pub fn from_store_auth(error: StoreError) -> Self {
+    pub fn from_store_auth(error: StoreCallError) -> Self {
         match error {
-            StoreError::NotFound => Self::RefreshTokenRejected,
+            StoreCallError::NotFound => Self::RefreshTokenRejected,
             other => other.into(),
         }
     }
 }
 
-impl From<StoreError> for ApiError {
-    fn from(error: StoreError) -> Self {
+impl From<StoreCallError> for ApiError {
+    fn from(error: StoreCallError) -> Self {
         match error {
-            StoreError::Unavailable(detail) => Self::Unavailable(detail),
-            StoreError::NotFound => Self::SessionNotFound,
-            StoreError::Rejected(message) => Self::BadRequest(message),
-            StoreError::Internal(error) => Self::Internal(error),
+            StoreCallError::Unavailable(detail) => Self::Unavailable(detail),
+            StoreCallError::NotFound => Self::SessionNotFound,
+            StoreCallError::Rejected(message) => Self::BadRequest(message),
+            StoreCallError::Internal(error) => Self::Internal(error),
         }
     }
 }

@@ -140,7 +140,7 @@ impl AccessKeys {
     /// out, even if it has expired (to carry the display name across a
     /// refresh). Never use this to authenticate.
     pub fn decode_ignoring_expiry(&self, token: &str) -> Option<AccessClaims> {
-        if token.len() > 8 * 1024 {
+        if token.len() > nexus_domain::limits::MAX_TOKEN_BYTES {
             return None;
         }
         let header = jsonwebtoken::decode_header(token).ok()?;

@@ -8,6 +8,7 @@
 use actix_web::web::{self, Bytes, Data, ServiceConfig};
 use actix_web::{HttpRequest, HttpResponse};
 use nexus_common::events::SessionEventKind;
+use nexus_domain::RevokeReason;
 use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 
@@ -21,7 +22,7 @@ use crate::http::{body, request_meta};
 use crate::metrics;
 use crate::state::AppState;
 use crate::store::{
-    CreatedSession, NewSession, RefreshState, SessionStore, SessionView, StoreError,
+    CreatedSession, NewSession, RefreshState, SessionStore, SessionView, StoreCallError,
 };
 
 pub const ROUTES: RouteModule = RouteModule {
@@ -152,7 +153,11 @@ pub async fn bridge(
             tracing::warn!(session_id = %refresh_state.session.id, key_id = %refresh_state.key_id, "bridged session uses a retired refresh key; replacing it");
             match state
                 .store
-                .revoke(&refresh_state.session.id, &user, "refresh_key_retired")
+                .revoke(
+                    &refresh_state.session.id,
+                    &user,
+                    RevokeReason::RefreshKeyRetired,
+                )
                 .await
             {
                 Ok((true, session)) => {
@@ -160,10 +165,10 @@ pub async fn bridge(
                         SessionEventKind::Revoked,
                         &session.id,
                         &user,
-                        Some("refresh_key_retired"),
+                        Some(RevokeReason::RefreshKeyRetired.as_str()),
                     );
                 }
-                Ok((false, _)) | Err(StoreError::NotFound) => {}
+                Ok((false, _)) | Err(StoreCallError::NotFound) => {}
                 Err(error) => return Err(error.into()),
             }
             outcome = create(RefreshSecret::random()).await?;
@@ -234,7 +239,7 @@ fn announce_evicted(state: &AppState, evicted: &[SessionView]) {
             SessionEventKind::Revoked,
             &session.id,
             &session.user_id,
-            Some("session_limit"),
+            Some(RevokeReason::SessionLimit.as_str()),
         );
     }
 }
@@ -266,7 +271,7 @@ impl OwnedNewSession {
         self,
         store: &SessionStore,
         secret: &RefreshSecret,
-    ) -> Result<CreatedSession, StoreError> {
+    ) -> Result<CreatedSession, StoreCallError> {
         store
             .create_session(NewSession {
                 user: &self.user,

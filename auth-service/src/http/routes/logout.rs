@@ -12,6 +12,7 @@
 use actix_web::web::{self, Bytes, Data, Query, ServiceConfig};
 use actix_web::{HttpRequest, HttpResponse, ResponseError};
 use nexus_common::events::SessionEventKind;
+use nexus_domain::RevokeReason;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
@@ -22,7 +23,7 @@ use crate::http::origin::Credential;
 use crate::http::route_module::RouteModule;
 use crate::http::{auth, body, request_meta};
 use crate::state::AppState;
-use crate::store::StoreError;
+use crate::store::StoreCallError;
 
 pub const ROUTES: RouteModule = RouteModule {
     register,
@@ -58,11 +59,11 @@ impl Scope {
         }
     }
 
-    fn reason(self) -> &'static str {
+    fn reason(self) -> RevokeReason {
         match self {
-            Self::Local => "logout",
-            Self::Others => "logout_others",
-            Self::Global => "logout_global",
+            Self::Local => RevokeReason::Logout,
+            Self::Others => RevokeReason::LogoutOthers,
+            Self::Global => RevokeReason::LogoutGlobal,
         }
     }
 }
@@ -143,7 +144,7 @@ pub async fn logout(
             .await
         {
             Ok((true, session)) => vec![session],
-            Ok((false, _)) | Err(StoreError::NotFound) => Vec::new(),
+            Ok((false, _)) | Err(StoreCallError::NotFound) => Vec::new(),
             Err(error) => return Err(error.into()),
         },
         Scope::Others => {
@@ -165,7 +166,7 @@ pub async fn logout(
             SessionEventKind::Revoked,
             &session.id,
             &session.user_id,
-            Some(scope.reason()),
+            Some(scope.reason().as_str()),
         );
     }
     tracing::info!(user_id = %caller.user, session_id = %caller.session, ?scope, revoked = revoked.len(), "Logged out");

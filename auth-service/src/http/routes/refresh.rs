@@ -23,7 +23,7 @@ use crate::http::routes::SessionBody;
 use crate::http::{body, request_meta};
 use crate::metrics;
 use crate::state::AppState;
-use crate::store::{Rotated, Rotation, StoreError};
+use crate::store::{Rotated, RotationRequest, StoreCallError};
 
 pub const ROUTES: RouteModule = RouteModule {
     register,
@@ -139,7 +139,7 @@ async fn rotate(
     let next = state
         .refresh_keys
         .derive_current(&session_id, next_generation, &cached.secret);
-    let rotation = Rotation {
+    let rotation = RotationRequest {
         session: &session_id,
         generation: presented.generation,
         presented_hash: &presented.hash,
@@ -152,8 +152,8 @@ async fn rotate(
         .rotate(rotation)
         .await
         .map_err(|error| match error {
-            StoreError::NotFound => ApiError::RefreshTokenRejected,
-            StoreError::Unavailable(detail) => {
+            StoreCallError::NotFound => ApiError::RefreshTokenRejected,
+            StoreCallError::Unavailable(detail) => {
                 metrics::refresh_outcome("unavailable");
                 ApiError::Unavailable(detail)
             }

@@ -5,6 +5,7 @@
 use actix_web::HttpResponse;
 use actix_web::web::{self, Data, Path, ServiceConfig};
 use nexus_common::events::SessionEventKind;
+use nexus_domain::RevokeReason;
 use serde::Serialize;
 use utoipa::{OpenApi, ToSchema};
 
@@ -92,7 +93,7 @@ pub async fn revoke(
     let target = SessionId::parse(&id).map_err(|_| ApiError::SessionNotFound)?;
     let (revoked, session) = state
         .store
-        .revoke(&target, &caller.user, "revoked_by_user")
+        .revoke(&target, &caller.user, RevokeReason::RevokedByUser)
         .await?;
     if revoked {
         state.secrets.forget(&session.id);
@@ -100,7 +101,7 @@ pub async fn revoke(
             SessionEventKind::Revoked,
             &session.id,
             &session.user_id,
-            Some("revoked_by_user"),
+            Some(RevokeReason::RevokedByUser.as_str()),
         );
     }
     tracing::info!(user_id = %caller.user, session_id = %target, revoked, "Session revoked by its user");
