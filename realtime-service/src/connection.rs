@@ -31,6 +31,7 @@ use socketioxide::extract::{SocketRef, State, TryData};
 use socketioxide::socket::DisconnectReason;
 
 use crate::auth::{Credentials, Identity, Refusal};
+use crate::domain::ids::PrivateRoom;
 use crate::domain::room::RoomName;
 use crate::events;
 use crate::limits::{IpSlot, RateLimiter, UserSlot};

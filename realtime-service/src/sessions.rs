@@ -23,7 +23,7 @@ use socketioxide::SocketIo;
 use socketioxide::extract::SocketRef;
 
 use crate::connection::Conn;
-use crate::domain::ids::SessionId;
+use crate::domain::ids::{PrivateRoom, SessionId};
 use crate::state::AppState;
 
 /// Local socket counts by session.

@@ -269,7 +269,7 @@ fn token_refusal(error: &TokenError) -> Refusal {
 }
 
 /// Most ids one `ValidateSessions` call takes (session-store's limit).
-pub const VALIDATE_BATCH_MAX: usize = 1000;
+pub use nexus_domain::limits::VALIDATE_BATCH_MAX;
 
 fn state_of(session: &Session) -> SessionState {
     match session.status() {

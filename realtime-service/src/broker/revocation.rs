@@ -19,6 +19,7 @@ use lapin::options::QueueBindOptions;
 use lapin::types::FieldTable;
 use moka::sync::Cache;
 use nexus_common::events::{SessionCloudEvent, SessionEventKind};
+use nexus_domain::RevokeReason;
 use socketioxide::SocketIo;
 use tokio_util::sync::CancellationToken;
 
@@ -136,7 +137,7 @@ fn handle(state: &Arc<AppState>, io: &SocketIo, seen: &Cache<String, ()>, body: 
 
 fn default_reason(kind: SessionEventKind) -> &'static str {
     match kind {
-        SessionEventKind::ReuseDetected => "refresh_token_reuse",
+        SessionEventKind::ReuseDetected => RevokeReason::RefreshTokenReuse.as_str(),
         _ => "session_revoked",
     }
 }

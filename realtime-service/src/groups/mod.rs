@@ -38,7 +38,7 @@ pub use expiry::joined;
 pub use recheck::round as recheck_round;
 
 /// Most memberships asked in one CheckMemberships call (session-store's cap).
-pub const MEMBERSHIP_BATCH: usize = 1000;
+pub use nexus_domain::limits::MAX_MEMBERSHIP_CHECKS as MEMBERSHIP_BATCH;
 /// How long a processed removal is remembered for joins racing it.
 const REMOVAL_MEMORY: Duration = Duration::from_secs(120);
 
