@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use nexus_common::client_ip::TrustedProxies;
-use nexus_common::config;
+use nexus_common::config::{self, number};
 use nexus_common::events::SESSION_EXCHANGE;
 use nexus_common::store_client::StoreClientConfig;
 use nexus_tokens::supabase::SupabaseConfig;
@@ -78,16 +78,6 @@ impl RateLimit {
             burst: burst.max(1),
         }))
     }
-}
-
-fn number(name: &str, default: u32) -> anyhow::Result<u32> {
-    config::optional(name)
-        .map(|raw| {
-            raw.parse()
-                .with_context(|| format!("{name}={raw:?} is not a whole number"))
-        })
-        .transpose()
-        .map(|value| value.unwrap_or(default))
 }
 
 /// Everything auth-service needs to run. `Debug` shows no secret.
@@ -158,7 +148,7 @@ impl Settings {
             store: StoreClientConfig::from_env(),
             amqp_url: config::or_default("AMQP_URL", config::defaults::AMQP_URL),
             events_exchange: config::or_default("SESSION_EVENTS_EXCHANGE", SESSION_EXCHANGE),
-            events_buffer: number("SESSION_EVENTS_BUFFER", 10_000)? as usize,
+            events_buffer: number::<u32>("SESSION_EVENTS_BUFFER", 10_000)? as usize,
             supabase,
             cors_origins: config::list("CORS_ORIGINS", config::defaults::CORS_ORIGINS),
             trusted_proxies: TrustedProxies::from_env()?,
@@ -179,7 +169,7 @@ impl Settings {
             )
             .context("ROOM_GRANT_KEYS / ROOM_GRANT_TTL")?
             .map(Arc::new),
-            secret_cache_size: u64::from(number("REFRESH_SECRET_CACHE_SIZE", 100_000)?),
+            secret_cache_size: u64::from(number::<u32>("REFRESH_SECRET_CACHE_SIZE", 100_000)?),
         })
     }
 }

@@ -15,7 +15,7 @@ use crate::metrics;
 use crate::ports::groups::{
     GroupRole, GroupStoreError, GroupStorePort, GroupView, GroupWithMembers, MemberView,
 };
-use crate::ports::sessions::StoreError;
+use crate::ports::sessions::StoreCallError;
 
 /// A refusal as the port names it. NOT_FOUND means "member not found" only
 /// when the message says so.
@@ -37,7 +37,7 @@ fn time(timestamp: Option<prost_types::Timestamp>) -> Option<DateTime<Utc>> {
 fn group(group: Option<pb::Group>) -> Result<GroupView, GroupStoreError> {
     let group = group
         .context("session-store sent no group")
-        .map_err(StoreError::Internal)?;
+        .map_err(StoreCallError::Internal)?;
     Ok(GroupView {
         id: group.id,
         name: group.name,
@@ -175,7 +175,7 @@ impl GroupStorePort for GroupStore {
             let added = response
                 .member
                 .context("session-store sent no member")
-                .map_err(StoreError::Internal)?;
+                .map_err(StoreCallError::Internal)?;
             Ok((member(added), response.added))
         })
     }

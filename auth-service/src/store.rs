@@ -6,6 +6,7 @@
 //! overloaded session-store is `Unavailable` (503), never a 500; the channel
 //! is lazy and reconnects by itself, so the service recovers without restart.
 
+use nexus_domain::RevokeReason;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -23,10 +24,10 @@ use crate::domain::{Generation, RefreshSecret, SessionId, UserId};
 use crate::metrics;
 use crate::ports::sessions::{
     CreatedSession, NewSession, RefreshState, RotationOutcome, RotationRequest, SessionStatus,
-    SessionStorePort, SessionView, StoreError,
+    SessionStorePort, SessionView, StoreCallError,
 };
 
-impl From<tonic::Status> for StoreError {
+impl From<tonic::Status> for StoreCallError {
     fn from(status: tonic::Status) -> Self {
         match status.code() {
             Code::Unavailable
@@ -82,16 +83,16 @@ impl TryFrom<pb::Session> for SessionView {
     }
 }
 
-fn session(session: Option<pb::Session>) -> Result<SessionView, StoreError> {
+fn session(session: Option<pb::Session>) -> Result<SessionView, StoreCallError> {
     Ok(session
         .context("session-store sent no session")?
         .try_into()?)
 }
 
 impl TryFrom<pb::RefreshState> for RefreshState {
-    type Error = StoreError;
+    type Error = StoreCallError;
 
-    fn try_from(state: pb::RefreshState) -> Result<Self, StoreError> {
+    fn try_from(state: pb::RefreshState) -> Result<Self, StoreCallError> {
         Ok(Self {
             session: session(state.session)?,
             secret: RefreshSecret::from_bytes(&state.refresh_secret)
@@ -149,7 +150,7 @@ impl SessionStorePort for SessionStore {
     fn create_session<'a>(
         &'a self,
         new: NewSession<'a>,
-    ) -> BoxFuture<'a, Result<CreatedSession, StoreError>> {
+    ) -> BoxFuture<'a, Result<CreatedSession, StoreCallError>> {
         Box::pin(async move {
             metrics::store_call("create_session");
             let request = pb::CreateSessionRequest {
@@ -187,7 +188,7 @@ impl SessionStorePort for SessionStore {
     fn refresh_state<'a>(
         &'a self,
         session: &'a SessionId,
-    ) -> BoxFuture<'a, Result<RefreshState, StoreError>> {
+    ) -> BoxFuture<'a, Result<RefreshState, StoreCallError>> {
         Box::pin(async move {
             metrics::store_call("get_refresh_state");
             let request = pb::GetRefreshStateRequest {
@@ -205,7 +206,7 @@ impl SessionStorePort for SessionStore {
     fn rotate<'a>(
         &'a self,
         rotation: RotationRequest<'a>,
-    ) -> BoxFuture<'a, Result<RotationOutcome, StoreError>> {
+    ) -> BoxFuture<'a, Result<RotationOutcome, StoreCallError>> {
         Box::pin(async move {
             metrics::store_call("rotate_refresh_token");
             let request = pb::RotateRefreshTokenRequest {
@@ -224,7 +225,7 @@ impl SessionStorePort for SessionStore {
                 .await?
                 .into_inner();
             let outcome = response.outcome();
-            let current = |rotated: bool| -> Result<RotationOutcome, StoreError> {
+            let current = |rotated: bool| -> Result<RotationOutcome, StoreCallError> {
                 Ok(RotationOutcome::Current {
                     session: session(response.session.clone())?,
                     generation: Generation::new(response.current_generation)
@@ -242,7 +243,7 @@ impl SessionStorePort for SessionStore {
                 pb::RotateOutcome::SessionRevoked => Ok(RotationOutcome::Revoked),
                 pb::RotateOutcome::SessionExpired => Ok(RotationOutcome::Expired),
                 pb::RotateOutcome::TokenMismatch => Ok(RotationOutcome::Mismatch),
-                pb::RotateOutcome::Unspecified => Err(StoreError::Internal(anyhow::anyhow!(
+                pb::RotateOutcome::Unspecified => Err(StoreCallError::Internal(anyhow::anyhow!(
                     "session-store sent no rotation outcome"
                 ))),
             }
@@ -252,7 +253,7 @@ impl SessionStorePort for SessionStore {
     fn validate<'a>(
         &'a self,
         session_id: &'a SessionId,
-    ) -> BoxFuture<'a, Result<SessionView, StoreError>> {
+    ) -> BoxFuture<'a, Result<SessionView, StoreCallError>> {
         Box::pin(async move {
             metrics::store_call("validate_session");
             let request = pb::ValidateSessionRequest {
@@ -273,14 +274,14 @@ impl SessionStorePort for SessionStore {
         &'a self,
         session_id: &'a SessionId,
         user: &'a UserId,
-        reason: &'a str,
-    ) -> BoxFuture<'a, Result<(bool, SessionView), StoreError>> {
+        reason: RevokeReason,
+    ) -> BoxFuture<'a, Result<(bool, SessionView), StoreCallError>> {
         Box::pin(async move {
             metrics::store_call("revoke_session");
             let request = pb::RevokeSessionRequest {
                 session_id: session_id.to_string(),
                 user_id: user.to_string(),
-                reason: reason.to_owned(),
+                reason: reason.as_str().to_owned(),
             };
             let response = self
                 .client
@@ -297,14 +298,14 @@ impl SessionStorePort for SessionStore {
         &'a self,
         user: &'a UserId,
         keep: Option<&'a SessionId>,
-        reason: &'a str,
-    ) -> BoxFuture<'a, Result<Vec<SessionView>, StoreError>> {
+        reason: RevokeReason,
+    ) -> BoxFuture<'a, Result<Vec<SessionView>, StoreCallError>> {
         Box::pin(async move {
             metrics::store_call("revoke_user_sessions");
             let request = pb::RevokeUserSessionsRequest {
                 user_id: user.to_string(),
                 except_session_id: keep.map(ToString::to_string),
-                reason: reason.to_owned(),
+                reason: reason.as_str().to_owned(),
             };
             let response = self
                 .client
@@ -320,7 +321,10 @@ impl SessionStorePort for SessionStore {
         })
     }
 
-    fn list<'a>(&'a self, user: &'a UserId) -> BoxFuture<'a, Result<Vec<SessionView>, StoreError>> {
+    fn list<'a>(
+        &'a self,
+        user: &'a UserId,
+    ) -> BoxFuture<'a, Result<Vec<SessionView>, StoreCallError>> {
         Box::pin(async move {
             metrics::store_call("list_user_sessions");
             let request = pb::ListUserSessionsRequest {

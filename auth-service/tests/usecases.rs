@@ -37,9 +37,9 @@ use lapin::options::{
 use lapin::types::FieldTable;
 use nexus_common::events::{SessionCloudEvent, SessionEventKind};
 use nexus_common::store_client::StoreClientConfig;
+use nexus_testkit::store::TestStore;
 use nexus_tokens::supabase::{SupabaseConfig, SupabaseVerifier};
 use serde_json::{Value, json};
-use nexus_testkit::store::TestStore;
 
 const AMQP_URL: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
 const SUPABASE_SECRET: &str = "usecase-supabase-jwt-secret-with-enough-length";

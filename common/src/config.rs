@@ -50,6 +50,15 @@ pub fn list(name: &str, default: &str) -> Vec<String> {
     split_list(&or_default(name, default))
 }
 
+/// A comma-separated list of origins (`CORS_ORIGINS`), in the form browsers
+/// send them: no trailing `/` (`http_credentials::normalise_origin`).
+pub fn origins(name: &str, default: &str) -> Vec<String> {
+    list(name, default)
+        .iter()
+        .map(|origin| crate::http_credentials::normalise_origin(origin).to_owned())
+        .collect()
+}
+
 /// Splits a comma-separated list, trimming items and dropping blanks.
 pub fn split_list(raw: &str) -> Vec<String> {
     raw.split(',')
@@ -57,6 +66,42 @@ pub fn split_list(raw: &str) -> Vec<String> {
         .filter(|item| !item.is_empty())
         .map(str::to_owned)
         .collect()
+}
+
+/// A whole number (any integer type), or `default` when unset or blank.
+pub fn number<T>(name: &str, default: T) -> anyhow::Result<T>
+where
+    T: std::str::FromStr,
+    T::Err: std::error::Error + Send + Sync + 'static,
+{
+    optional(name).map_or(Ok(default), |raw| parse_number(name, &raw))
+}
+
+/// A whole number of at least 1, or `default` when unset or blank (counts
+/// and sizes where 0 would mean "nothing works").
+pub fn positive(name: &str, default: u32) -> anyhow::Result<u32> {
+    optional(name).map_or(Ok(default), |raw| parse_positive(name, &raw))
+}
+
+/// Parses `raw` (the value of `name`) as a whole number; the error names
+/// the variable and keeps the parser's reason as its cause.
+pub fn parse_number<T>(name: &str, raw: &str) -> anyhow::Result<T>
+where
+    T: std::str::FromStr,
+    T::Err: std::error::Error + Send + Sync + 'static,
+{
+    raw.trim()
+        .parse()
+        .with_context(|| format!("{name}={raw:?} is not a whole number"))
+}
+
+/// Parses `raw` (the value of `name`) as a whole number of at least 1.
+pub fn parse_positive(name: &str, raw: &str) -> anyhow::Result<u32> {
+    raw.trim()
+        .parse::<u32>()
+        .ok()
+        .filter(|value| *value > 0)
+        .with_context(|| format!("{name}={raw:?} is not a positive integer"))
 }
 
 /// A socket address such as `127.0.0.1:8001`.
@@ -86,6 +131,34 @@ mod tests {
             Some(Duration::from_secs(30 * 86_400))
         );
         assert!(parse_duration("fifteen").is_err());
+    }
+
+    #[test]
+    fn numbers_name_the_variable_when_refused() {
+        assert_eq!(parse_number::<u32>("N", "42").ok(), Some(42));
+        assert_eq!(parse_number::<u32>("N", " 7 ").ok(), Some(7));
+        assert_eq!(parse_number::<usize>("N", "0").ok(), Some(0));
+        for bad in ["", "-1", "1.5", "ten", "4294967296"] {
+            let error = parse_number::<u32>("MY_VAR", bad).expect_err(bad);
+            assert_eq!(
+                error.to_string(),
+                format!("MY_VAR={bad:?} is not a whole number"),
+                "{bad}"
+            );
+            assert_eq!(error.chain().count(), 2, "the parser's reason is kept");
+        }
+        assert_eq!(parse_number::<u64>("N", "4294967296").ok(), Some(1 << 32));
+    }
+
+    #[test]
+    fn positive_numbers_refuse_zero() {
+        assert_eq!(parse_positive("N", "1").ok(), Some(1));
+        assert_eq!(
+            parse_positive("POOL", "0").expect_err("zero").to_string(),
+            "POOL=\"0\" is not a positive integer"
+        );
+        assert!(parse_positive("N", "-3").is_err());
+        assert!(parse_positive("N", "x").is_err());
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! Pieces every Nexus service shares.
 //!
 //! Kept deliberately small: configuration parsing (and refusing development
-//! secrets in production), telemetry, graceful shutdown,
+//! secrets in production), error chains for logs, reading bearer tokens,
+//! cookies and origins from HTTP headers, telemetry, graceful shutdown,
 //! client-IP resolution behind trusted proxies, the session-event wire format,
 //! AMQP connection with backoff, the authenticated session-store client, and
 //! the Prometheus recorder (installed with its histogram upkeep).
@@ -11,7 +12,9 @@ pub mod amqp;
 pub mod client_ip;
 pub mod config;
 pub mod dev_secrets;
+pub mod error_chain;
 pub mod events;
+pub mod http_credentials;
 pub mod prometheus;
 pub mod redact;
 pub mod shutdown;

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use nexus_common::client_ip::TrustedProxies;
-use nexus_common::config::{self, defaults};
+use nexus_common::config::{self, defaults, number};
 use nexus_common::events::SESSION_EXCHANGE;
 use nexus_common::store_client::StoreClientConfig;
 use nexus_tokens::supabase::SupabaseConfig;
@@ -218,7 +218,7 @@ impl RealtimeConfig {
             rooms_exchange: config::or_default("ROOMS_EXCHANGE", ROOMS_EXCHANGE),
             jwks_url: config::or_default("AUTH_JWKS_URL", nexus_tokens::access::DEFAULT_JWKS_URL),
             supabase,
-            cors_origins: config::list("CORS_ORIGINS", defaults::CORS_ORIGINS),
+            cors_origins: config::origins("CORS_ORIGINS", defaults::CORS_ORIGINS),
             trusted_proxies: TrustedProxies::from_env()?,
             grant_keys,
             alias_key,
@@ -227,15 +227,5 @@ impl RealtimeConfig {
             limits,
             faults: Faults::default(),
         })
-    }
-}
-
-/// A whole number from the environment, or `default`.
-fn number<T: std::str::FromStr>(name: &str, default: T) -> anyhow::Result<T> {
-    match config::optional(name) {
-        None => Ok(default),
-        Some(raw) => raw
-            .parse()
-            .map_err(|_| anyhow::anyhow!("{name}={raw:?} is not a whole number")),
     }
 }

@@ -29,6 +29,7 @@ use socketioxide::socket::DisconnectReason;
 
 use crate::auth::{Credentials, Refusal};
 use crate::conn::{Conn, Lifecycle};
+use crate::domain::ids::PrivateRoom;
 use crate::limits::RateLimiter;
 use crate::state::AppState;
 

@@ -19,7 +19,7 @@ use socketioxide::SocketIo;
 use socketioxide::extract::SocketRef;
 
 use crate::conn::Conn;
-use crate::domain::ids::SessionId;
+use crate::domain::ids::{PrivateRoom, SessionId};
 use crate::state::AppState;
 
 /// How often a failed disconnect is retried.

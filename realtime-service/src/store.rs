@@ -21,10 +21,10 @@ use tonic_health::pb::health_client::HealthClient;
 
 use crate::domain::ids::{SessionId, UserId};
 
-/// Most ids one `ValidateSessions` call takes (session-store's limit).
-pub const VALIDATE_BATCH_MAX: usize = 1000;
 /// Most memberships asked in one CheckMemberships call (session-store's cap).
-pub const MEMBERSHIP_BATCH: usize = 1000;
+pub use nexus_domain::limits::MAX_MEMBERSHIP_CHECKS as MEMBERSHIP_BATCH;
+/// Most ids one `ValidateSessions` call takes (session-store's limit).
+pub use nexus_domain::limits::VALIDATE_BATCH_MAX;
 /// How long the readiness probe waits for the health answer.
 const HEALTH_TIMEOUT: Duration = Duration::from_secs(2);
 

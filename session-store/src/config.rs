@@ -7,7 +7,6 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use anyhow::Context;
 use nexus_common::config;
 
 use crate::db::connect::ConnectOptions;
@@ -80,14 +79,7 @@ impl StoreConfig {
     /// Reads the environment; errors name the variable at fault.
     pub fn from_env() -> anyhow::Result<Self> {
         nexus_common::dev_secrets::refuse_in_production(&["DATABASE_URL", "SESSION_STORE_TOKEN"])?;
-        let pool_size = match config::optional("DATABASE_POOL_SIZE") {
-            None => 16,
-            Some(raw) => raw
-                .parse::<u32>()
-                .ok()
-                .filter(|size| *size > 0)
-                .with_context(|| format!("DATABASE_POOL_SIZE={raw:?} is not a positive integer"))?,
-        };
+        let pool_size = config::positive("DATABASE_POOL_SIZE", 16)?;
         Ok(Self {
             database_url: config::or_default("DATABASE_URL", DEFAULT_DATABASE_URL),
             listen: config::socket_addr("SESSION_STORE_LISTEN", DEFAULT_LISTEN)?,
@@ -101,7 +93,10 @@ impl StoreConfig {
             statement_timeout: config::duration("DATABASE_STATEMENT_TIMEOUT", "2s")?,
             purge_after: config::duration("SESSION_PURGE_AFTER", "30d")?,
             purge_interval: config::duration("SESSION_PURGE_INTERVAL", "1h")?,
-            max_sessions_per_user: positive("SESSION_MAX_PER_USER", DEFAULT_MAX_SESSIONS_PER_USER)?,
+            max_sessions_per_user: config::positive(
+                "SESSION_MAX_PER_USER",
+                DEFAULT_MAX_SESSIONS_PER_USER,
+            )?,
         })
     }
 
@@ -147,17 +142,6 @@ fn metrics_listen() -> anyhow::Result<Option<SocketAddr>> {
 
 /// Live sessions per user unless `SESSION_MAX_PER_USER` says otherwise.
 pub const DEFAULT_MAX_SESSIONS_PER_USER: u32 = 50;
-
-fn positive(name: &str, default: u32) -> anyhow::Result<u32> {
-    match config::optional(name) {
-        None => Ok(default),
-        Some(raw) => raw
-            .parse::<u32>()
-            .ok()
-            .filter(|value| *value > 0)
-            .with_context(|| format!("{name}={raw:?} is not a positive integer")),
-    }
-}
 
 /// The URL with any password replaced, for logs.
 pub fn redact_url(raw: &str) -> String {

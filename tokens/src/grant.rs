@@ -19,8 +19,9 @@ use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 
-use crate::verify::{self, MAX_TOKEN_BYTES};
+use crate::verify;
 use crate::{TokenError, VerificationKey};
+use nexus_domain::limits::MAX_TOKEN_BYTES;
 
 /// Grants may live at most this long (a longer `exp - iat` is refused).
 pub const MAX_GRANT_LIFETIME_SECS: i64 = 3600;

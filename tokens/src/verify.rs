@@ -6,13 +6,12 @@
 
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, Header, Validation};
+// Tokens larger than the cap every service shares are refused before any
+// parsing (a real Supabase token is about 1 KB; it stops header bombs cheaply).
+use nexus_domain::limits::MAX_TOKEN_BYTES;
 use serde::de::DeserializeOwned;
 
 use crate::{TokenError, VerificationKey};
-
-/// Tokens larger than this are refused before any parsing (a real Supabase
-/// token is about 1 KB; the cap stops header-bomb tokens cheaply).
-pub(crate) const MAX_TOKEN_BYTES: usize = 8 * 1024;
 
 /// What the claims must satisfy besides the signature.
 pub(crate) struct Expectations<'a> {

@@ -9,13 +9,14 @@
 //! hold yet (a rolling key change) is left alone and the caller retries.
 
 use nexus_common::events::SessionEventKind;
+use nexus_domain::RevokeReason;
 use nexus_tokens::TokenError;
 
 use crate::app::revocation;
 use crate::domain::{Generation, RefreshSecret, UserId};
 use crate::keys::refresh::RefreshToken;
 use crate::metrics;
-use crate::ports::{CreatedSession, NewSession, RefreshState, SessionView, StoreError};
+use crate::ports::{CreatedSession, NewSession, RefreshState, SessionView, StoreCallError};
 use crate::secret_cache::CachedSecret;
 use crate::state::{AppState, IssuedAccessToken};
 
@@ -28,7 +29,7 @@ pub enum BridgeError {
     #[error("the session's refresh key is not held by this replica yet")]
     RefreshKeyUnknown,
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Store(#[from] StoreCallError),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -86,7 +87,7 @@ pub async fn bridge(state: &AppState, input: &BridgeInput) -> Result<Bridged, Br
     };
 
     let mut outcome = create(state, &supabase, input).await?;
-    revocation::announce_revoked(state, &outcome.evicted, "session_limit");
+    revocation::announce_revoked(state, &outcome.evicted, RevokeReason::SessionLimit);
     let refresh_token = match derive_current(state, &outcome.state) {
         Some(token) => token,
         None if !state.refresh_keys.is_retired(&outcome.state.key_id) => {
@@ -101,12 +102,12 @@ pub async fn bridge(state: &AppState, input: &BridgeInput) -> Result<Bridged, Br
             // as retired: it can never be refreshed. Replace the session.
             let retired = &outcome.state.session.id;
             tracing::warn!(session_id = %retired, key_id = %outcome.state.key_id, "bridged session uses a retired refresh key; replacing it");
-            match revocation::revoke(state, retired, &user, "refresh_key_retired").await {
-                Ok(_) | Err(StoreError::NotFound) => {}
+            match revocation::revoke(state, retired, &user, RevokeReason::RefreshKeyRetired).await {
+                Ok(_) | Err(StoreCallError::NotFound) => {}
                 Err(error) => return Err(error.into()),
             }
             outcome = create(state, &supabase, input).await?;
-            revocation::announce_revoked(state, &outcome.evicted, "session_limit");
+            revocation::announce_revoked(state, &outcome.evicted, RevokeReason::SessionLimit);
             derive_current(state, &outcome.state).ok_or_else(|| {
                 anyhow::anyhow!("a new session was not derived with the current refresh key")
             })?
@@ -156,7 +157,7 @@ async fn create(
     state: &AppState,
     supabase: &Supabase,
     input: &BridgeInput,
-) -> Result<CreatedSession, StoreError> {
+) -> Result<CreatedSession, StoreCallError> {
     let secret = RefreshSecret::random();
     state
         .store

@@ -17,11 +17,12 @@
 //! Which credential a request presents, and the Origin rule that goes with
 //! it, is the HTTP layer's part (`http::caller`).
 
+use nexus_domain::RevokeReason;
 use nexus_tokens::TokenError;
 use nexus_tokens::access::AccessClaims;
 
 use crate::domain::{SessionId, UserId};
-use crate::ports::{SessionStatus, SessionView, StoreError};
+use crate::ports::{SessionStatus, SessionView, StoreCallError};
 use crate::state::AppState;
 
 /// A caller whose credential verified and whose session was active when
@@ -56,7 +57,7 @@ pub enum CallerError {
     #[error(transparent)]
     Ended(#[from] SessionEnded),
     #[error(transparent)]
-    Store(StoreError),
+    Store(StoreCallError),
 }
 
 /// Verifies an access token's signature and claims.
@@ -84,7 +85,7 @@ pub async fn ensure_live(state: &AppState, verified: Verified) -> Result<Caller,
         .validate(&verified.session)
         .await
         .map_err(|error| match error {
-            StoreError::NotFound => CallerError::Ended(SessionEnded::Revoked),
+            StoreCallError::NotFound => CallerError::Ended(SessionEnded::Revoked),
             other => CallerError::Store(other),
         })?;
     if session.user_id != verified.user {
@@ -110,7 +111,9 @@ pub fn ended(session: &SessionView) -> Option<SessionEnded> {
     match session.status {
         SessionStatus::Active => None,
         // session-store marks a session it found expired as revoked ("expired").
-        SessionStatus::Revoked if session.revoked_reason.as_deref() == Some("expired") => {
+        SessionStatus::Revoked
+            if session.revoked_reason.as_deref() == Some(RevokeReason::Expired.as_str()) =>
+        {
             Some(SessionEnded::Expired)
         }
         SessionStatus::Revoked => Some(SessionEnded::Revoked),

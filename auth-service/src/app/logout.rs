@@ -6,12 +6,13 @@
 //! when that has expired (logging out must not need a refresh first), by a
 //! refresh token of the current generation (`refresh::live_caller`).
 
+use nexus_domain::RevokeReason;
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::app::caller::Caller;
 use crate::app::revocation;
-use crate::ports::StoreError;
+use crate::ports::StoreCallError;
 use crate::state::AppState;
 
 /// Which sessions to end.
@@ -40,11 +41,11 @@ impl Scope {
     }
 
     /// The revoke reason recorded and announced.
-    pub fn reason(self) -> &'static str {
+    pub fn reason(self) -> RevokeReason {
         match self {
-            Self::Local => "logout",
-            Self::Others => "logout_others",
-            Self::Global => "logout_global",
+            Self::Local => RevokeReason::Logout,
+            Self::Others => RevokeReason::LogoutOthers,
+            Self::Global => RevokeReason::LogoutGlobal,
         }
     }
 }
@@ -53,7 +54,7 @@ impl Scope {
 #[derive(Debug, thiserror::Error)]
 pub enum LogoutError {
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Store(#[from] StoreCallError),
 }
 
 /// What a logout did.
@@ -73,7 +74,7 @@ pub async fn logout(
         Scope::Local => {
             match revocation::revoke(state, &caller.session, &caller.user, scope.reason()).await {
                 Ok((true, _)) => 1,
-                Ok((false, _)) | Err(StoreError::NotFound) => 0,
+                Ok((false, _)) | Err(StoreCallError::NotFound) => 0,
                 Err(error) => return Err(error.into()),
             }
         }

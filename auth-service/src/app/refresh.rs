@@ -12,7 +12,7 @@ use crate::app::revocation;
 use crate::domain::SessionId;
 use crate::keys::refresh::{PresentedRefreshToken, RefreshToken, RefreshTokenError};
 use crate::metrics;
-use crate::ports::{RotationOutcome, RotationRequest, SessionView, StoreError};
+use crate::ports::{RotationOutcome, RotationRequest, SessionView, StoreCallError};
 use crate::secret_cache::CachedSecret;
 use crate::state::{AppState, IssuedAccessToken};
 
@@ -35,7 +35,7 @@ pub enum RefreshError {
     #[error(transparent)]
     Ended(#[from] SessionEnded),
     #[error(transparent)]
-    Store(StoreError),
+    Store(StoreCallError),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -49,9 +49,9 @@ impl RefreshError {
     }
 
     /// A session-store failure where "not found" means the token is no good.
-    fn store(error: StoreError) -> Self {
+    fn store(error: StoreCallError) -> Self {
         match error {
-            StoreError::NotFound => Self::Rejected,
+            StoreCallError::NotFound => Self::Rejected,
             other => Self::Store(other),
         }
     }
@@ -103,7 +103,7 @@ pub async fn refresh(state: &AppState, input: &RefreshInput) -> Result<Refreshed
     let cached = refresh_secret(state, &session_id)
         .await
         .inspect_err(|error| {
-            if matches!(error, RefreshError::Store(StoreError::Unavailable(_))) {
+            if matches!(error, RefreshError::Store(StoreCallError::Unavailable(_))) {
                 metrics::refresh_outcome("unavailable");
             }
         })?;
@@ -127,7 +127,7 @@ pub async fn refresh(state: &AppState, input: &RefreshInput) -> Result<Refreshed
         .await
         .map_err(|error| {
             let error = RefreshError::store(error);
-            if matches!(error, RefreshError::Store(StoreError::Unavailable(_))) {
+            if matches!(error, RefreshError::Store(StoreCallError::Unavailable(_))) {
                 metrics::refresh_outcome("unavailable");
             }
             error

@@ -12,7 +12,9 @@ use nexus_common::events::SessionEventKind;
 
 use crate::domain::{Generation, SessionId, UserId};
 use crate::metrics;
-use crate::ports::{SessionView, StoreError};
+use nexus_domain::RevokeReason;
+
+use crate::ports::{SessionView, StoreCallError};
 use crate::state::AppState;
 
 /// A session has ended: forget its refresh secret, announce it.
@@ -21,14 +23,16 @@ pub fn announce(
     kind: SessionEventKind,
     session: &SessionId,
     user: &UserId,
-    reason: &str,
+    reason: RevokeReason,
 ) {
     state.secrets.forget(session);
-    state.events.publish(kind, session, user, Some(reason));
+    state
+        .events
+        .publish(kind, session, user, Some(reason.as_str()));
 }
 
 /// Sessions session-store has revoked: one `session.revoked` each.
-pub fn announce_revoked(state: &AppState, sessions: &[SessionView], reason: &str) {
+pub fn announce_revoked(state: &AppState, sessions: &[SessionView], reason: RevokeReason) {
     for session in sessions {
         announce(
             state,
@@ -46,8 +50,8 @@ pub async fn revoke(
     state: &AppState,
     session: &SessionId,
     user: &UserId,
-    reason: &str,
-) -> Result<(bool, SessionView), StoreError> {
+    reason: RevokeReason,
+) -> Result<(bool, SessionView), StoreCallError> {
     let (revoked, session) = state.store.revoke(session, user, reason).await?;
     if revoked {
         announce_revoked(state, std::slice::from_ref(&session), reason);
@@ -60,8 +64,8 @@ pub async fn revoke_all(
     state: &AppState,
     user: &UserId,
     keep: Option<&SessionId>,
-    reason: &str,
-) -> Result<Vec<SessionView>, StoreError> {
+    reason: RevokeReason,
+) -> Result<Vec<SessionView>, StoreCallError> {
     let revoked = state.store.revoke_all(user, keep, reason).await?;
     announce_revoked(state, &revoked, reason);
     Ok(revoked)
@@ -83,6 +87,6 @@ pub fn reuse_detected(
         SessionEventKind::ReuseDetected,
         session,
         user,
-        "refresh_token_reuse",
+        RevokeReason::RefreshTokenReuse,
     );
 }

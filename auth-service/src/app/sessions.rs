@@ -5,8 +5,9 @@
 use crate::app::caller::Caller;
 use crate::app::revocation;
 use crate::domain::SessionId;
-use crate::ports::{SessionView, StoreError};
+use crate::ports::{SessionView, StoreCallError};
 use crate::state::AppState;
+use nexus_domain::RevokeReason;
 
 /// Why a session call failed.
 #[derive(Debug, thiserror::Error)]
@@ -15,13 +16,13 @@ pub enum SessionsError {
     #[error("session not found")]
     NotFound,
     #[error(transparent)]
-    Store(StoreError),
+    Store(StoreCallError),
 }
 
-impl From<StoreError> for SessionsError {
-    fn from(error: StoreError) -> Self {
+impl From<StoreCallError> for SessionsError {
+    fn from(error: StoreCallError) -> Self {
         match error {
-            StoreError::NotFound => Self::NotFound,
+            StoreCallError::NotFound => Self::NotFound,
             other => Self::Store(other),
         }
     }
@@ -48,7 +49,8 @@ pub async fn revoke(
     caller: &Caller,
     target: &SessionId,
 ) -> Result<RevokedSession, SessionsError> {
-    let (revoked, _) = revocation::revoke(state, target, &caller.user, "revoked_by_user").await?;
+    let (revoked, _) =
+        revocation::revoke(state, target, &caller.user, RevokeReason::RevokedByUser).await?;
     tracing::info!(user_id = %caller.user, session_id = %target, revoked, "Session revoked by its user");
     Ok(RevokedSession {
         session: target.clone(),

@@ -19,7 +19,7 @@ use crate::app::refresh::RefreshError;
 use crate::app::sessions::SessionsError;
 use crate::http::envelope::Failure;
 use crate::keys::refresh::RefreshTokenError;
-use crate::ports::{GroupStoreError, StoreError};
+use crate::ports::{GroupStoreError, StoreCallError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -115,13 +115,13 @@ impl ApiError {
     }
 }
 
-impl From<StoreError> for ApiError {
-    fn from(error: StoreError) -> Self {
+impl From<StoreCallError> for ApiError {
+    fn from(error: StoreCallError) -> Self {
         match error {
-            StoreError::Unavailable(detail) => Self::Unavailable(detail),
-            StoreError::NotFound => Self::SessionNotFound,
-            StoreError::Rejected(message) => Self::BadRequest(message),
-            StoreError::Internal(error) => Self::Internal(error),
+            StoreCallError::Unavailable(detail) => Self::Unavailable(detail),
+            StoreCallError::NotFound => Self::SessionNotFound,
+            StoreCallError::Rejected(message) => Self::BadRequest(message),
+            StoreCallError::Internal(error) => Self::Internal(error),
         }
     }
 }

@@ -19,6 +19,7 @@ use actix_web::http::{Method, header};
 use actix_web::middleware::Next;
 use actix_web::web::Data;
 use actix_web::{HttpRequest, ResponseError};
+use nexus_common::http_credentials;
 
 use crate::http::error::ApiError;
 
@@ -63,7 +64,9 @@ pub enum Credential {
     None,
 }
 
-/// Exactly the configured origins (`CORS_ORIGINS`).
+/// Exactly the configured origins (`CORS_ORIGINS`), in the form browsers
+/// send them (the rule every service shares:
+/// `nexus_common::http_credentials`).
 #[derive(Debug, Clone)]
 pub struct AllowedOrigins(Vec<String>);
 
@@ -72,13 +75,13 @@ impl AllowedOrigins {
         Self(
             origins
                 .iter()
-                .map(|origin| origin.trim_end_matches('/').to_owned())
+                .map(|origin| http_credentials::normalise_origin(origin).to_owned())
                 .collect(),
         )
     }
 
     pub fn contains(&self, origin: &str) -> bool {
-        self.0.iter().any(|allowed| allowed == origin)
+        http_credentials::origin_allowed(&self.0, origin)
     }
 
     pub fn list(&self) -> &[String] {

@@ -6,6 +6,7 @@ use std::net::IpAddr;
 use actix_web::HttpRequest;
 use actix_web::http::header;
 use nexus_common::client_ip::{RateLimitKey, TrustedProxies};
+use nexus_common::http_credentials;
 
 /// The client IP: the right-most `X-Forwarded-For` hop not in
 /// `TRUSTED_PROXIES`, believed only when the direct peer is trusted.
@@ -18,7 +19,8 @@ pub fn client_ip(request: &HttpRequest, proxies: &TrustedProxies) -> Option<IpAd
     Some(proxies.client_ip(peer, forwarded))
 }
 
-/// The user agent, trimmed to what session-store accepts.
+/// The user agent, cut to what session-store keeps (the shared
+/// `MAX_USER_AGENT_CHARS`).
 pub fn user_agent(request: &HttpRequest) -> Option<String> {
     request
         .headers()
@@ -28,34 +30,32 @@ pub fn user_agent(request: &HttpRequest) -> Option<String> {
             agent
                 .chars()
                 .filter(|c| !c.is_control())
-                .take(255)
+                .take(nexus_domain::limits::MAX_USER_AGENT_CHARS)
                 .collect::<String>()
         })
         .filter(|agent| !agent.is_empty())
 }
 
-/// The bearer token of the `Authorization` header, if any.
+/// The bearer token of the `Authorization` header, if any (the rule every
+/// service shares: `nexus_common::http_credentials`).
 pub fn bearer(request: &HttpRequest) -> Option<&str> {
     let value = request
         .headers()
         .get(header::AUTHORIZATION)?
         .to_str()
         .ok()?;
-    let (scheme, token) = value.split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then(|| token.trim())
-        .filter(|token| !token.is_empty())
+    http_credentials::bearer_token(value)
 }
 
-/// The value of the first of `names` present with a non-empty value.
+/// The value of the first of `names` present with a non-empty value (the
+/// shared cookie rule, `nexus_common::http_credentials`).
 pub fn cookie(request: &HttpRequest, names: &[&str]) -> Option<String> {
-    names.iter().find_map(|name| {
-        request
-            .cookie(name)
-            .map(|cookie| cookie.value().to_owned())
-            .filter(|value| !value.is_empty())
-    })
+    let headers: Vec<&str> = request
+        .headers()
+        .get_all(header::COOKIE)
+        .filter_map(|value| value.to_str().ok())
+        .collect();
+    http_credentials::first_cookie(&headers, names).map(str::to_owned)
 }
 
 /// The key the request counts under for per-client rate limits (IPv6 per

@@ -8,7 +8,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::domain::{GroupId, UserId};
-use crate::ports::sessions::StoreError;
+use crate::ports::sessions::StoreCallError;
 
 /// What a group call can answer besides success.
 #[derive(Debug, thiserror::Error)]
@@ -29,7 +29,7 @@ pub enum GroupStoreError {
     #[error("{0}")]
     Limit(String),
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Store(#[from] StoreCallError),
 }
 
 /// A member's role.

@@ -18,5 +18,5 @@ pub mod sessions;
 pub use groups::{GroupRole, GroupStoreError, GroupStorePort, GroupView, MemberView};
 pub use sessions::{
     CreatedSession, NewSession, RefreshState, RotationOutcome, RotationRequest, SessionStatus,
-    SessionStorePort, SessionView, StoreError,
+    SessionStorePort, SessionView, StoreCallError,
 };

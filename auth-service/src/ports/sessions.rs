@@ -5,6 +5,7 @@
 //! cap, revocation in one transaction); this trait is how a use case asks for
 //! them. `store` implements it over gRPC.
 
+use nexus_domain::RevokeReason;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -15,7 +16,7 @@ use crate::domain::{Generation, RefreshSecret, SessionId, TokenHash, UserId};
 
 /// What went wrong talking to session-store.
 #[derive(Debug, thiserror::Error)]
-pub enum StoreError {
+pub enum StoreCallError {
     #[error("the session store is unavailable")]
     Unavailable(String),
     #[error("not found")]
@@ -121,25 +122,25 @@ pub trait SessionStorePort: Send + Sync + std::fmt::Debug {
     fn create_session<'a>(
         &'a self,
         new: NewSession<'a>,
-    ) -> BoxFuture<'a, Result<CreatedSession, StoreError>>;
+    ) -> BoxFuture<'a, Result<CreatedSession, StoreCallError>>;
 
     /// The session's refresh secret, current generation and key id.
     fn refresh_state<'a>(
         &'a self,
         session: &'a SessionId,
-    ) -> BoxFuture<'a, Result<RefreshState, StoreError>>;
+    ) -> BoxFuture<'a, Result<RefreshState, StoreCallError>>;
 
     /// Rotates under session-store's row lock; see [`RotationOutcome`].
     fn rotate<'a>(
         &'a self,
         rotation: RotationRequest<'a>,
-    ) -> BoxFuture<'a, Result<RotationOutcome, StoreError>>;
+    ) -> BoxFuture<'a, Result<RotationOutcome, StoreCallError>>;
 
     /// The session as it is now (active, revoked or expired).
     fn validate<'a>(
         &'a self,
         session: &'a SessionId,
-    ) -> BoxFuture<'a, Result<SessionView, StoreError>>;
+    ) -> BoxFuture<'a, Result<SessionView, StoreCallError>>;
 
     /// Revokes one session of `user`: whether this call revoked it, and the
     /// session; `NotFound` for another user's session.
@@ -147,17 +148,20 @@ pub trait SessionStorePort: Send + Sync + std::fmt::Debug {
         &'a self,
         session: &'a SessionId,
         user: &'a UserId,
-        reason: &'a str,
-    ) -> BoxFuture<'a, Result<(bool, SessionView), StoreError>>;
+        reason: RevokeReason,
+    ) -> BoxFuture<'a, Result<(bool, SessionView), StoreCallError>>;
 
     /// Revokes every live session of `user` except `keep`; returns those it revoked.
     fn revoke_all<'a>(
         &'a self,
         user: &'a UserId,
         keep: Option<&'a SessionId>,
-        reason: &'a str,
-    ) -> BoxFuture<'a, Result<Vec<SessionView>, StoreError>>;
+        reason: RevokeReason,
+    ) -> BoxFuture<'a, Result<Vec<SessionView>, StoreCallError>>;
 
     /// The live sessions of `user`.
-    fn list<'a>(&'a self, user: &'a UserId) -> BoxFuture<'a, Result<Vec<SessionView>, StoreError>>;
+    fn list<'a>(
+        &'a self,
+        user: &'a UserId,
+    ) -> BoxFuture<'a, Result<Vec<SessionView>, StoreCallError>>;
 }

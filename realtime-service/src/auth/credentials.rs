@@ -11,10 +11,13 @@
 //! value: browsers set it themselves and pages cannot forge it, and
 //! `same-site` would admit a sibling subdomain. A non-browser client can
 //! send any header, but it also has no victim's cookie to ride on.
+//! Reading the header, the cookies and comparing origins follows the rules
+//! every service shares (`nexus_common::http_credentials`).
 //! Nothing here logs a token.
 
 use axum::http::HeaderMap;
 use axum::http::header::{AUTHORIZATION, COOKIE, ORIGIN};
+use nexus_common::http_credentials::{self, SEC_FETCH_SITE};
 use nexus_tokens::access::ACCESS_COOKIE_NAMES;
 use serde_json::Value;
 
@@ -67,10 +70,7 @@ impl Credentials {
                 source: TokenSource::BearerHeader,
             });
         }
-        if let Some(token) = ACCESS_COOKIE_NAMES
-            .iter()
-            .find_map(|name| cookie(headers, name))
-        {
+        if let Some(token) = access_cookie(headers) {
             if !same_origin_proof(headers, allowed_origins) {
                 tracing::info!("cookie handshake refused: Origin missing or not allowed");
                 return Err(Refusal::Unauthorized);
@@ -89,36 +89,28 @@ fn same_origin_proof(headers: &HeaderMap, allowed_origins: &[String]) -> bool {
     match headers.get(ORIGIN) {
         Some(origin) => origin
             .to_str()
-            .is_ok_and(|origin| allowed_origins.iter().any(|allowed| allowed == origin)),
-        None => {
-            let mut fetch_site = headers.get_all(SEC_FETCH_SITE).iter();
-            matches!(
-                (fetch_site.next(), fetch_site.next()),
-                (Some(value), None) if value.as_bytes() == b"same-origin"
-            )
-        }
+            .is_ok_and(|origin| http_credentials::origin_allowed(allowed_origins, origin)),
+        None => http_credentials::is_same_origin_fetch(
+            headers
+                .get_all(SEC_FETCH_SITE)
+                .iter()
+                .map(|value| value.as_bytes()),
+        ),
     }
 }
 
-/// Set by browsers on every request; not settable by page scripts.
-const SEC_FETCH_SITE: &str = "sec-fetch-site";
-
 fn bearer(headers: &HeaderMap) -> Option<String> {
     let value = headers.get(AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = value.trim().split_once(' ')?;
-    let token = token.trim();
-    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then(|| token.to_owned())
+    http_credentials::bearer_token(value).map(str::to_owned)
 }
 
-fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
+fn access_cookie(headers: &HeaderMap) -> Option<String> {
+    let values: Vec<&str> = headers
         .get_all(COOKIE)
         .iter()
         .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(key, value)| *key == name && !value.is_empty())
-        .map(|(_, value)| value.trim_matches('"').to_owned())
+        .collect();
+    http_credentials::first_cookie(&values, &ACCESS_COOKIE_NAMES).map(str::to_owned)
 }
 
 #[cfg(test)]
@@ -213,6 +205,16 @@ mod tests {
             with(&["same-origin"], Some("https://evil.example")),
             Err(Refusal::Unauthorized)
         );
+    }
+
+    #[test]
+    fn a_configured_origin_with_a_trailing_slash_admits_the_cookie() {
+        let mut headers = HeaderMap::new();
+        headers.insert(COOKIE, HeaderValue::from_static("nexus_access_token=ck"));
+        headers.insert(ORIGIN, HeaderValue::from_static("http://localhost:5173"));
+        let configured = vec!["http://localhost:5173/".to_owned()];
+        let c = Credentials::from_handshake(None, &headers, &configured).expect("cookie");
+        assert_eq!(c.source, TokenSource::Cookie);
     }
 
     #[test]

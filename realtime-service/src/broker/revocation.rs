@@ -13,6 +13,7 @@
 //! events and hands them to a [`SessionEvents`] (the service's dispatch,
 //! `dispatch::session_events`), so it never needs the instance's state.
 
+use nexus_domain::RevokeReason;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -188,7 +189,7 @@ impl<H: SessionEvents> Consumer<H> {
 
 fn default_reason(kind: SessionEventKind) -> &'static str {
     match kind {
-        SessionEventKind::ReuseDetected => "refresh_token_reuse",
+        SessionEventKind::ReuseDetected => RevokeReason::RefreshTokenReuse.as_str(),
         _ => "session_revoked",
     }
 }

@@ -8,7 +8,7 @@ use serde_json::json;
 use socketioxide::extract::SocketRef;
 
 use crate::conn::Conn;
-use crate::domain::ids::UserId;
+use crate::domain::ids::{PrivateRoom, UserId};
 use crate::domain::room::RoomName;
 use crate::state::AppState;
 

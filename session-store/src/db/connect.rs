@@ -15,6 +15,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use diesel::ConnectionError;
 use diesel_async::AsyncPgConnection;
+use nexus_common::error_chain::error_chain;
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
 use tokio_postgres::config::SslMode;
@@ -171,18 +172,6 @@ pub async fn ensure_database(database_url: &str, options: &ConnectOptions) -> an
         }
         Err(error) => Err(error).with_context(|| format!("cannot create database {name:?}")),
     }
-}
-
-/// tokio-postgres hides the TLS cause in `source()`; show the whole chain.
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 /// A double-quoted SQL identifier.

@@ -1,23 +1,42 @@
-//! Identifiers: opaque strings with a bounded, printable shape.
+//! Identifiers session-store receives.
 //!
-//! Backend session ids are UUID v4 strings, but sessions adopted from the old
-//! backend may carry other ids, so parsing checks only the shape.
+//! Session and user ids are the shared ones of `nexus-domain` (one rule in
+//! every service); this module adds the ids only session-store keeps, which
+//! stay opaque strings with a bounded, printable shape: the Supabase
+//! `session_id` a session was bridged from, and the key id of a refresh
+//! generation.
 
 use std::fmt;
 
+pub use nexus_domain::{InvalidId, SessionId, UserId};
+
 use super::InvalidInput;
 
-/// Longest id accepted (matches what the old backend could store sensibly).
-pub const MAX_ID_CHARS: usize = 255;
+/// Longest Supabase session id accepted.
+const MAX_SUPABASE_SESSION_ID_CHARS: usize = 255;
 
-fn check_id(field: &'static str, raw: &str, max: usize) -> Result<(), InvalidInput> {
+/// Longest key id accepted.
+const MAX_KEY_ID_CHARS: usize = 64;
+
+impl From<InvalidId> for InvalidInput {
+    fn from(error: InvalidId) -> Self {
+        InvalidInput::new(error.field, error.problem)
+    }
+}
+
+/// The id of a new session: a random UUID v4.
+pub fn new_session_id() -> SessionId {
+    SessionId::from_uuid_bytes(uuid::Uuid::new_v4().into_bytes())
+}
+
+fn check_opaque(field: &'static str, raw: &str, max: usize) -> Result<(), InvalidInput> {
     if raw.is_empty() {
         return Err(InvalidInput::new(field, "must not be empty"));
     }
     if raw.chars().count() > max {
         return Err(InvalidInput::new(
             field,
-            if max == MAX_ID_CHARS {
+            if max == MAX_SUPABASE_SESSION_ID_CHARS {
                 "must be at most 255 characters"
             } else {
                 "must be at most 64 characters"
@@ -33,7 +52,7 @@ fn check_id(field: &'static str, raw: &str, max: usize) -> Result<(), InvalidInp
     Ok(())
 }
 
-macro_rules! id_type {
+macro_rules! opaque_id {
     ($(#[$doc:meta])* $name:ident, $field:literal, $max:expr) => {
         $(#[$doc])*
         #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -43,16 +62,12 @@ macro_rules! id_type {
             /// Validates the shape; the error names the field, never the value.
             pub fn parse(raw: impl Into<String>) -> Result<Self, InvalidInput> {
                 let raw = raw.into();
-                check_id($field, &raw, $max)?;
+                check_opaque($field, &raw, $max)?;
                 Ok(Self(raw))
             }
 
             pub fn as_str(&self) -> &str {
                 &self.0
-            }
-
-            pub fn into_inner(self) -> String {
-                self.0
             }
         }
 
@@ -64,61 +79,50 @@ macro_rules! id_type {
     };
 }
 
-id_type!(
-    /// A backend session id.
-    SessionId,
-    "session_id",
-    MAX_ID_CHARS
-);
-id_type!(
-    /// A Supabase user id (`sub`).
-    UserId,
-    "user_id",
-    MAX_ID_CHARS
-);
-id_type!(
+opaque_id!(
     /// The Supabase `session_id` claim a backend session is bridged from.
     SupabaseSessionId,
     "supabase_session_id",
-    MAX_ID_CHARS
+    MAX_SUPABASE_SESSION_ID_CHARS
 );
-id_type!(
+opaque_id!(
     /// The id of the auth-service key a refresh token was derived with.
     KeyId,
     "key_id",
-    64
+    MAX_KEY_ID_CHARS
 );
-
-impl SessionId {
-    /// A fresh random session id (UUID v4).
-    pub fn generate() -> Self {
-        Self(uuid::Uuid::new_v4().to_string())
-    }
-}
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn ids_must_be_short_and_printable() {
-        assert!(UserId::parse("6f1c2a9e-0000-4000-8000-000000000001").is_ok());
+    fn opaque_ids_must_be_short_and_printable() {
+        assert!(SupabaseSessionId::parse("6f1c2a9e-0000-4000-8000-000000000001").is_ok());
         assert_eq!(
-            UserId::parse("").unwrap_err().to_string(),
-            "user_id must not be empty"
+            SupabaseSessionId::parse("").unwrap_err().to_string(),
+            "supabase_session_id must not be empty"
         );
-        assert!(UserId::parse("a".repeat(255)).is_ok());
-        assert!(UserId::parse("a".repeat(256)).is_err());
-        assert!(SessionId::parse("a b").is_err());
-        assert!(SessionId::parse("a\u{7}").is_err());
+        assert!(SupabaseSessionId::parse("s".repeat(255)).is_ok());
+        assert!(SupabaseSessionId::parse("s".repeat(256)).is_err());
+        assert!(SupabaseSessionId::parse("a b").is_err());
         assert!(KeyId::parse("k".repeat(64)).is_ok());
         assert!(KeyId::parse("k".repeat(65)).is_err());
+        assert!(KeyId::parse("k\u{7}").is_err());
     }
 
     #[test]
-    fn generated_session_ids_are_uuids() {
-        let id = SessionId::generate();
-        assert!(uuid::Uuid::parse_str(id.as_str()).is_ok());
-        assert_ne!(id, SessionId::generate());
+    fn shared_id_errors_keep_their_field() {
+        let error = InvalidInput::from(UserId::parse("").unwrap_err());
+        assert_eq!(error.to_string(), "user_id must not be empty");
+    }
+
+    #[test]
+    fn new_session_ids_are_uuids_the_shared_rule_accepts() {
+        let id = new_session_id();
+        let parsed = uuid::Uuid::parse_str(id.as_str()).expect("uuid");
+        assert_eq!(parsed.to_string(), id.as_str());
+        assert_eq!(SessionId::parse(id.as_str()), Ok(id.clone()));
+        assert_ne!(id, new_session_id());
     }
 }

@@ -5,13 +5,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-/// A session's state as callers see it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SessionStatus {
-    Active,
-    Revoked,
-    Expired,
-}
+pub use nexus_domain::SessionStatus;
 
 /// The two limits on a session's life, and how often `last_seen_at` is touched.
 #[derive(Debug, Clone, Copy)]

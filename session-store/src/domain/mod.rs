@@ -2,15 +2,25 @@
 //! ("parse, don't validate"), so the repository never sees a malformed id,
 //! hash or secret.
 
+//!
+//! The values other services share (session and user ids, generations,
+//! status, revoke reasons) come from `nexus-domain`; the rotation decision is
+//! a pure function here (`rotation`), executed by the repository.
+
 pub mod groups;
 pub mod ids;
 pub mod lifetimes;
+pub mod rotation;
 pub mod secrets;
 
+use std::borrow::Cow;
+
 pub use groups::{GroupId, GroupName, GroupRole};
-pub use ids::{KeyId, SessionId, SupabaseSessionId, UserId};
+pub use ids::{KeyId, SessionId, SupabaseSessionId, UserId, new_session_id};
 pub use lifetimes::{Lifetimes, SessionStatus};
-pub use secrets::{Generation, RefreshSecret, TokenHash};
+pub use nexus_domain::{Generation, RevokeReason};
+pub use rotation::{RotationDecision, RotationFacts, StoredGeneration, Superseded, decide};
+pub use secrets::{RefreshSecret, TokenHash};
 
 /// A value that failed validation; the message is safe to show to callers
 /// (it never contains the value itself).
@@ -27,41 +37,33 @@ impl InvalidInput {
     }
 }
 
-/// Why a session was revoked (free text from the caller, normalised).
+/// The revoke reason recorded on a session: one session-store or
+/// auth-service writes ([`RevokeReason`]), or a gRPC caller's own text
+/// (normalised and bounded: the API has always accepted free text).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RevokeReason(String);
+pub struct RecordedReason(Cow<'static, str>);
 
-impl RevokeReason {
-    /// Reason used when a caller gives none.
-    pub const DEFAULT: &'static str = "revoked";
+impl RecordedReason {
+    /// Longest caller text accepted, in characters.
+    pub const MAX_CHARS: usize = 64;
 
-    /// Blank means [`Self::DEFAULT`]; otherwise at most 64 printable characters.
+    /// Blank means [`RevokeReason::Unspecified`]; otherwise at most 64
+    /// printable characters.
     pub fn parse(raw: &str) -> Result<Self, InvalidInput> {
         let raw = raw.trim();
         if raw.is_empty() {
-            return Ok(Self(Self::DEFAULT.to_owned()));
+            return Ok(RevokeReason::Unspecified.into());
         }
-        if raw.chars().count() > 64 {
+        if raw.chars().count() > Self::MAX_CHARS {
             return Err(InvalidInput::new("reason", "must be at most 64 characters"));
         }
         if raw.chars().any(char::is_control) {
             return Err(InvalidInput::new("reason", "must be printable"));
         }
-        Ok(Self(raw.to_owned()))
-    }
-
-    /// Reasons session-store itself records.
-    pub fn expired() -> Self {
-        Self("expired".to_owned())
-    }
-
-    pub fn reuse_detected() -> Self {
-        Self("refresh_token_reuse".to_owned())
-    }
-
-    /// Evicted to keep a user within `SESSION_MAX_PER_USER` live sessions.
-    pub fn session_limit() -> Self {
-        Self("session_limit".to_owned())
+        Ok(match RevokeReason::from_wire(raw) {
+            Some(known) => known.into(),
+            None => Self(Cow::Owned(raw.to_owned())),
+        })
     }
 
     pub fn as_str(&self) -> &str {
@@ -69,13 +71,20 @@ impl RevokeReason {
     }
 }
 
-/// The client's user agent: control characters dropped, cut to 512 characters
-/// (browsers send arbitrary strings; a long one is not worth refusing a login).
+impl From<RevokeReason> for RecordedReason {
+    fn from(reason: RevokeReason) -> Self {
+        Self(Cow::Borrowed(reason.as_str()))
+    }
+}
+
+/// The client's user agent: control characters dropped, cut to
+/// `MAX_USER_AGENT_CHARS` (512) characters (browsers send arbitrary strings;
+/// a long one is not worth refusing a login).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserAgent(String);
 
 impl UserAgent {
-    pub const MAX_CHARS: usize = 512;
+    pub const MAX_CHARS: usize = nexus_domain::limits::MAX_USER_AGENT_CHARS;
 
     pub fn parse(raw: &str) -> Option<Self> {
         let cleaned: String = raw
@@ -115,10 +124,16 @@ mod tests {
 
     #[test]
     fn reasons_default_and_are_bounded() {
-        assert_eq!(RevokeReason::parse("  ").unwrap().as_str(), "revoked");
-        assert_eq!(RevokeReason::parse("logout").unwrap().as_str(), "logout");
-        assert!(RevokeReason::parse(&"x".repeat(65)).is_err());
-        assert!(RevokeReason::parse("a\nb").is_err());
+        assert_eq!(RecordedReason::parse("  ").unwrap().as_str(), "revoked");
+        assert_eq!(RecordedReason::parse("logout").unwrap().as_str(), "logout");
+        assert_eq!(
+            RecordedReason::parse(" logout ").unwrap(),
+            RecordedReason::from(RevokeReason::Logout)
+        );
+        assert_eq!(RecordedReason::parse("test").unwrap().as_str(), "test");
+        assert!(RecordedReason::parse(&"x".repeat(64)).is_ok());
+        assert!(RecordedReason::parse(&"x".repeat(65)).is_err());
+        assert!(RecordedReason::parse("a\nb").is_err());
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Refresh-token material session-store keeps: token hashes, the per-session
-//! secret and generation numbers. Raw refresh tokens never reach this service.
+//! secret (generations are the shared
+//! `nexus_domain::Generation`). Raw refresh tokens never reach this service.
 
 use std::fmt;
 
@@ -58,42 +59,6 @@ impl fmt::Debug for RefreshSecret {
     }
 }
 
-/// A refresh-token generation: 1 for a new session, +1 per rotation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Generation(i64);
-
-impl Generation {
-    pub const FIRST: Self = Self(1);
-
-    pub fn parse(raw: u64) -> Result<Self, InvalidInput> {
-        match i64::try_from(raw) {
-            Ok(value) if value >= 1 => Ok(Self(value)),
-            _ => Err(InvalidInput::new(
-                "presented_generation",
-                "must be at least 1",
-            )),
-        }
-    }
-
-    /// A generation read back from the database.
-    pub fn from_db(value: i64) -> Self {
-        Self(value)
-    }
-
-    pub fn get(self) -> i64 {
-        self.0
-    }
-
-    /// For the wire (stored generations are never negative).
-    pub fn to_u64(self) -> u64 {
-        u64::try_from(self.0).unwrap_or(0)
-    }
-
-    pub fn next(self) -> Self {
-        Self(self.0.saturating_add(1))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -116,13 +81,5 @@ mod tests {
         assert!(RefreshSecret::parse(&[7; 32]).is_ok());
         assert!(RefreshSecret::parse(&[7; 31]).is_err());
         assert!(RefreshSecret::parse(&[]).is_err());
-    }
-
-    #[test]
-    fn generations_start_at_one() {
-        assert!(Generation::parse(0).is_err());
-        assert_eq!(Generation::parse(1).unwrap(), Generation::FIRST);
-        assert!(Generation::parse(u64::MAX).is_err());
-        assert_eq!(Generation::FIRST.next().to_u64(), 2);
     }
 }

@@ -8,7 +8,7 @@ use crate::domain::{
     Generation, InvalidInput, IpAddress, KeyId, Lifetimes, RefreshSecret, SessionStatus,
     SupabaseSessionId, TokenHash, UserAgent, UserId,
 };
-use crate::repository::{NewSession, RefreshState, RotateOutcome, RotateRequest, SessionRow};
+use crate::repository::{NewSession, RefreshState, RotateOutcome, RotationRequest, SessionRow};
 
 /// Longest reuse interval accepted (a day): longer would defeat reuse detection.
 const MAX_REUSE_INTERVAL_MS: u64 = 86_400_000;
@@ -18,7 +18,7 @@ impl TryFrom<pb::CreateSessionRequest> for NewSession {
 
     fn try_from(request: pb::CreateSessionRequest) -> Result<Self, Self::Error> {
         Ok(Self {
-            user_id: UserId::parse(request.user_id)?,
+            user_id: UserId::parse(&request.user_id)?,
             user_agent: request.user_agent.as_deref().and_then(UserAgent::parse),
             ip_address: request
                 .ip_address
@@ -38,7 +38,7 @@ impl TryFrom<pb::CreateSessionRequest> for NewSession {
     }
 }
 
-impl TryFrom<pb::RotateRefreshTokenRequest> for RotateRequest {
+impl TryFrom<pb::RotateRefreshTokenRequest> for RotationRequest {
     type Error = InvalidInput;
 
     fn try_from(request: pb::RotateRefreshTokenRequest) -> Result<Self, Self::Error> {
@@ -50,8 +50,9 @@ impl TryFrom<pb::RotateRefreshTokenRequest> for RotateRequest {
         }
         let reuse_ms = i64::try_from(request.reuse_interval_ms).unwrap_or(0);
         Ok(Self {
-            session_id: SessionId::parse(request.session_id)?,
-            presented_generation: Generation::parse(request.presented_generation)?,
+            session_id: SessionId::parse(&request.session_id)?,
+            presented_generation: Generation::new(request.presented_generation)
+                .ok_or_else(|| InvalidInput::new("presented_generation", "must be 1 to 2^63-1"))?,
             presented_hash: TokenHash::parse(
                 "presented_token_hash",
                 &request.presented_token_hash,
@@ -105,7 +106,7 @@ pub fn refresh_state(state: RefreshState, lifetimes: &Lifetimes) -> pb::RefreshS
     pb::RefreshState {
         session: Some(session(state.session, lifetimes)),
         refresh_secret: state.refresh_secret,
-        current_generation: state.current_generation.to_u64(),
+        current_generation: state.current_generation.get(),
         current_key_id: state.current_key_id,
     }
 }

@@ -7,7 +7,7 @@ use nexus_proto::session_v1::group_store_server::GroupStore;
 use tonic::{Request, Response, Status};
 
 use super::convert::timestamp;
-use crate::domain::{GroupId, GroupName, GroupRole, UserId};
+use crate::domain::{GroupId, GroupName, GroupRole, InvalidInput, UserId};
 use crate::repository::{GroupError, GroupRow, GroupWithMembers, MemberRow, Repository};
 
 #[derive(Clone)]
@@ -66,8 +66,11 @@ fn with_members(found: GroupWithMembers) -> pb::GroupWithMembers {
     }
 }
 
-fn ids(group_id: String, user_id: String) -> Result<(GroupId, UserId), Status> {
-    Ok((GroupId::parse(group_id)?, UserId::parse(user_id)?))
+fn ids(group_id: String, user_id: &str) -> Result<(GroupId, UserId), Status> {
+    Ok((
+        GroupId::parse(group_id)?,
+        UserId::parse(user_id).map_err(InvalidInput::from)?,
+    ))
 }
 
 #[tonic::async_trait]
@@ -77,7 +80,7 @@ impl GroupStore for GroupStoreService {
         request: Request<pb::CreateGroupRequest>,
     ) -> Result<Response<pb::GroupWithMembers>, Status> {
         let request = request.into_inner();
-        let owner = UserId::parse(request.user_id)?;
+        let owner = UserId::parse(&request.user_id).map_err(InvalidInput::from)?;
         let name = GroupName::parse(&request.name)?;
         let created = self.repository.create_group(&owner, &name).await?;
         tracing::info!(group_id = %created.group.id, user_id = %owner, "create group");
@@ -89,7 +92,7 @@ impl GroupStore for GroupStoreService {
         request: Request<pb::GetGroupRequest>,
     ) -> Result<Response<pb::GroupWithMembers>, Status> {
         let request = request.into_inner();
-        let (group_id, actor) = ids(request.group_id, request.actor_user_id)?;
+        let (group_id, actor) = ids(request.group_id, &request.actor_user_id)?;
         let found = self.repository.group(&group_id, &actor).await?;
         Ok(Response::new(with_members(found)))
     }
@@ -98,7 +101,7 @@ impl GroupStore for GroupStoreService {
         &self,
         request: Request<pb::ListUserGroupsRequest>,
     ) -> Result<Response<pb::ListUserGroupsResponse>, Status> {
-        let user = UserId::parse(request.into_inner().user_id)?;
+        let user = UserId::parse(&request.into_inner().user_id).map_err(InvalidInput::from)?;
         let rows = self.repository.groups_of(&user).await?;
         Ok(Response::new(pb::ListUserGroupsResponse {
             groups: rows.into_iter().map(group).collect(),
@@ -110,8 +113,8 @@ impl GroupStore for GroupStoreService {
         request: Request<pb::AddGroupMemberRequest>,
     ) -> Result<Response<pb::AddGroupMemberResponse>, Status> {
         let request = request.into_inner();
-        let (group_id, actor) = ids(request.group_id, request.actor_user_id)?;
-        let target = UserId::parse(request.user_id)?;
+        let (group_id, actor) = ids(request.group_id, &request.actor_user_id)?;
+        let target = UserId::parse(&request.user_id).map_err(InvalidInput::from)?;
         let (row, added) = self
             .repository
             .add_member(&group_id, &actor, &target)
@@ -128,8 +131,8 @@ impl GroupStore for GroupStoreService {
         request: Request<pb::RemoveGroupMemberRequest>,
     ) -> Result<Response<pb::RemoveGroupMemberResponse>, Status> {
         let request = request.into_inner();
-        let (group_id, actor) = ids(request.group_id, request.actor_user_id)?;
-        let target = UserId::parse(request.user_id)?;
+        let (group_id, actor) = ids(request.group_id, &request.actor_user_id)?;
+        let target = UserId::parse(&request.user_id).map_err(InvalidInput::from)?;
         let removed = self
             .repository
             .remove_member(&group_id, &actor, &target)
@@ -145,7 +148,7 @@ impl GroupStore for GroupStoreService {
         request: Request<pb::DeleteGroupRequest>,
     ) -> Result<Response<pb::DeleteGroupResponse>, Status> {
         let request = request.into_inner();
-        let (group_id, actor) = ids(request.group_id, request.actor_user_id)?;
+        let (group_id, actor) = ids(request.group_id, &request.actor_user_id)?;
         let removed = self.repository.delete_group(&group_id, &actor).await?;
         tracing::info!(%group_id, actor = %actor, members = removed.len(), "delete group");
         Ok(Response::new(pb::DeleteGroupResponse {
@@ -163,7 +166,7 @@ impl GroupStore for GroupStoreService {
         }
         let pairs = memberships
             .into_iter()
-            .map(|pair| ids(pair.group_id, pair.user_id))
+            .map(|pair| ids(pair.group_id, &pair.user_id))
             .collect::<Result<Vec<_>, _>>()?;
         let is_member = self.repository.check_memberships(&pairs).await?;
         Ok(Response::new(pb::CheckMembershipsResponse { is_member }))

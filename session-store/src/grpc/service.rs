@@ -6,8 +6,8 @@ use nexus_proto::session_v1::session_store_server::SessionStore;
 use tonic::{Request, Response, Status};
 
 use super::convert;
-use crate::domain::{RevokeReason, SessionId, SupabaseSessionId, UserId};
-use crate::repository::{NewSession, Repository, RotateRequest, VALIDATE_BATCH_MAX};
+use crate::domain::{InvalidInput, RecordedReason, SessionId, SupabaseSessionId, UserId};
+use crate::repository::{NewSession, Repository, RotationRequest, VALIDATE_BATCH_MAX};
 
 #[derive(Clone)]
 pub struct SessionStoreService {
@@ -50,7 +50,7 @@ impl SessionStore for SessionStoreService {
         request: Request<pb::FindBridgedSessionRequest>,
     ) -> Result<Response<pb::Session>, Status> {
         let request = request.into_inner();
-        let user_id = UserId::parse(request.user_id)?;
+        let user_id = UserId::parse(&request.user_id).map_err(InvalidInput::from)?;
         let supabase_session_id = SupabaseSessionId::parse(request.supabase_session_id)?;
         let row = self
             .repository
@@ -66,7 +66,8 @@ impl SessionStore for SessionStoreService {
         &self,
         request: Request<pb::GetRefreshStateRequest>,
     ) -> Result<Response<pb::RefreshState>, Status> {
-        let session_id = SessionId::parse(request.into_inner().session_id)?;
+        let session_id =
+            SessionId::parse(&request.into_inner().session_id).map_err(InvalidInput::from)?;
         let state = self.repository.refresh_state(&session_id).await?;
         Ok(Response::new(convert::refresh_state(
             state,
@@ -78,7 +79,7 @@ impl SessionStore for SessionStoreService {
         &self,
         request: Request<pb::RotateRefreshTokenRequest>,
     ) -> Result<Response<pb::RotateRefreshTokenResponse>, Status> {
-        let request = RotateRequest::try_from(request.into_inner())?;
+        let request = RotationRequest::try_from(request.into_inner())?;
         let rotation = self.repository.rotate(&request).await?;
         tracing::info!(
             session_id = %rotation.session.id,
@@ -87,7 +88,7 @@ impl SessionStore for SessionStoreService {
         );
         let (current_generation, current_key_id) = rotation
             .current
-            .map(|(generation, key_id)| (generation.to_u64(), key_id))
+            .map(|(generation, key_id)| (generation.get(), key_id))
             .unwrap_or_default();
         Ok(Response::new(pb::RotateRefreshTokenResponse {
             outcome: convert::rotate_outcome(rotation.outcome).into(),
@@ -104,7 +105,8 @@ impl SessionStore for SessionStoreService {
         &self,
         request: Request<pb::ValidateSessionRequest>,
     ) -> Result<Response<pb::Session>, Status> {
-        let session_id = SessionId::parse(request.into_inner().session_id)?;
+        let session_id =
+            SessionId::parse(&request.into_inner().session_id).map_err(InvalidInput::from)?;
         let row = self.repository.validate(&session_id).await?;
         Ok(Response::new(convert::session(
             row,
@@ -126,7 +128,7 @@ impl SessionStore for SessionStoreService {
         let mut ids = Vec::with_capacity(raw.len());
         let mut seen = std::collections::HashSet::with_capacity(raw.len());
         for (index, id) in raw.into_iter().enumerate() {
-            let id = SessionId::parse(id).map_err(|error| {
+            let id = SessionId::parse(&id).map_err(|error| {
                 Status::invalid_argument(format!("session_ids[{index}]: {}", error.problem))
             })?;
             if seen.insert(id.clone()) {
@@ -156,9 +158,9 @@ impl SessionStore for SessionStoreService {
         request: Request<pb::RevokeSessionRequest>,
     ) -> Result<Response<pb::RevokeSessionResponse>, Status> {
         let request = request.into_inner();
-        let session_id = SessionId::parse(request.session_id)?;
-        let user_id = UserId::parse(request.user_id)?;
-        let reason = RevokeReason::parse(&request.reason)?;
+        let session_id = SessionId::parse(&request.session_id).map_err(InvalidInput::from)?;
+        let user_id = UserId::parse(&request.user_id).map_err(InvalidInput::from)?;
+        let reason = RecordedReason::parse(&request.reason)?;
         let (revoked, row) = self
             .repository
             .revoke_session(&session_id, &user_id, &reason)
@@ -175,13 +177,14 @@ impl SessionStore for SessionStoreService {
         request: Request<pb::RevokeUserSessionsRequest>,
     ) -> Result<Response<pb::RevokeUserSessionsResponse>, Status> {
         let request = request.into_inner();
-        let user_id = UserId::parse(request.user_id)?;
+        let user_id = UserId::parse(&request.user_id).map_err(InvalidInput::from)?;
         let except = request
             .except_session_id
             .filter(|id| !id.is_empty())
-            .map(SessionId::parse)
-            .transpose()?;
-        let reason = RevokeReason::parse(&request.reason)?;
+            .map(|id| SessionId::parse(&id))
+            .transpose()
+            .map_err(InvalidInput::from)?;
+        let reason = RecordedReason::parse(&request.reason)?;
         let rows = self
             .repository
             .revoke_user_sessions(&user_id, except.as_ref(), &reason)
@@ -201,7 +204,7 @@ impl SessionStore for SessionStoreService {
         request: Request<pb::ListUserSessionsRequest>,
     ) -> Result<Response<pb::ListUserSessionsResponse>, Status> {
         let request = request.into_inner();
-        let user_id = UserId::parse(request.user_id)?;
+        let user_id = UserId::parse(&request.user_id).map_err(InvalidInput::from)?;
         let rows = self
             .repository
             .list(&user_id, request.include_ended)

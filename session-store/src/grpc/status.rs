@@ -6,8 +6,10 @@
 
 use tonic::Status;
 
+use nexus_common::error_chain::error_chain;
+
 use crate::domain::InvalidInput;
-use crate::repository::StoreError;
+use crate::repository::RepositoryError;
 
 impl From<InvalidInput> for Status {
     fn from(error: InvalidInput) -> Self {
@@ -15,16 +17,19 @@ impl From<InvalidInput> for Status {
     }
 }
 
-impl From<StoreError> for Status {
-    fn from(error: StoreError) -> Self {
+impl From<RepositoryError> for Status {
+    fn from(error: RepositoryError) -> Self {
         match &error {
-            StoreError::NotFound => Status::not_found("session not found"),
-            StoreError::GenerationNotFound => {
+            RepositoryError::NotFound => Status::not_found("session not found"),
+            RepositoryError::GenerationNotFound => {
                 Status::not_found("refresh token generation not found for this session")
             }
-            StoreError::NoRefreshSecret => Status::failed_precondition(
+            RepositoryError::NoRefreshSecret => Status::failed_precondition(
                 "session has no refresh secret (created before refresh rotation); bridge again",
             ),
+            RepositoryError::GenerationsExhausted => {
+                Status::failed_precondition("session used every refresh generation; bridge again")
+            }
             _ if error.is_unavailable() => {
                 tracing::warn!(error = %error_chain(&error), "session database unavailable");
                 Status::unavailable("session database unavailable, retry later")
@@ -35,15 +40,4 @@ impl From<StoreError> for Status {
             }
         }
     }
-}
-
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }

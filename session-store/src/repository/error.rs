@@ -1,24 +1,28 @@
 //! What can go wrong in the repository, classified so the gRPC edge can pick
-//! a status: missing rows, a database that is down, or a real bug.
+//! a status: missing rows, a database that is down, or a real bug. (Named
+//! for where it comes from: auth-service's client has its own error for a
+//! failed call to session-store.)
 
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel_async::pooled_connection::PoolError;
 
 #[derive(Debug, thiserror::Error)]
-pub enum StoreError {
+pub enum RepositoryError {
     #[error("session not found")]
     NotFound,
     #[error("refresh token generation not found")]
     GenerationNotFound,
     #[error("session has no refresh secret (it predates refresh rotation)")]
     NoRefreshSecret,
+    #[error("session used every refresh generation")]
+    GenerationsExhausted,
     #[error("database unavailable: {0}")]
     Unavailable(String),
     #[error("database error")]
     Database(#[from] DieselError),
 }
 
-impl StoreError {
+impl RepositoryError {
     pub(super) fn from_pool(error: diesel_async::pooled_connection::bb8::RunError) -> Self {
         match error {
             diesel_async::pooled_connection::bb8::RunError::TimedOut => {

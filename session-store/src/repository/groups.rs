@@ -16,7 +16,7 @@ use diesel::result::Error as DieselError;
 use diesel::sql_types::{Array, Text};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
-use super::{Repository, StoreError};
+use super::{Repository, RepositoryError};
 use crate::db::prepared::Prepared;
 use crate::db::schema::{chat_group_members, chat_groups};
 use crate::domain::{GroupId, GroupName, GroupRole, UserId};
@@ -27,8 +27,9 @@ pub const MAX_MEMBERS_PER_GROUP: i64 = 256;
 pub const MAX_GROUPS_OWNED: i64 = 100;
 /// Most groups one listing returns (newest first).
 pub const GROUP_LIST_LIMIT: i64 = 500;
-/// Most memberships one CheckMemberships call may ask about.
-pub const MAX_MEMBERSHIP_CHECKS: usize = 1000;
+/// Most memberships one CheckMemberships call may ask about (shared with
+/// callers).
+pub use nexus_domain::limits::MAX_MEMBERSHIP_CHECKS;
 
 /// Serialises group creation per user, so concurrent creates cannot slip
 /// past [`MAX_GROUPS_OWNED`].
@@ -58,12 +59,12 @@ pub enum GroupError {
     #[error("at most {MAX_MEMBERSHIP_CHECKS} memberships per call")]
     TooManyChecks,
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Store(#[from] RepositoryError),
 }
 
 impl From<DieselError> for GroupError {
     fn from(error: DieselError) -> Self {
-        Self::Store(StoreError::Database(error))
+        Self::Store(RepositoryError::Database(error))
     }
 }
 

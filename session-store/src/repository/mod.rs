@@ -18,19 +18,19 @@ use diesel::prelude::*;
 use diesel_async::pooled_connection::bb8::PooledConnection;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
-pub use error::StoreError;
+pub use error::RepositoryError;
 pub use groups::{
     GroupError, GroupRow, GroupWithMembers, MAX_GROUPS_OWNED, MAX_MEMBERS_PER_GROUP,
     MAX_MEMBERSHIP_CHECKS, MemberRow,
 };
-pub use rotate::{RotateOutcome, RotateRequest, Rotation};
+pub use rotate::{RotateOutcome, RotationRequest, RotationResult};
 pub use rows::{RefreshState, SessionRow};
 pub use sessions::{Created, NewSession, VALIDATE_BATCH_MAX};
 
 use crate::db::DbPool;
 use crate::db::prepared::Prepared;
 use crate::db::schema::{refresh_tokens, user_sessions};
-use crate::domain::{Lifetimes, RevokeReason};
+use crate::domain::{Lifetimes, RecordedReason};
 
 /// Access to the tables through the pool.
 #[derive(Clone)]
@@ -59,7 +59,7 @@ impl Repository {
         self.lifetimes
     }
 
-    async fn conn(&self) -> Result<PooledConnection<'_, AsyncPgConnection>, StoreError> {
+    async fn conn(&self) -> Result<PooledConnection<'_, AsyncPgConnection>, RepositoryError> {
         let started = std::time::Instant::now();
         let checkout = self.pool.get().await;
         let timed_out = matches!(
@@ -67,7 +67,7 @@ impl Repository {
             Err(diesel_async::pooled_connection::bb8::RunError::TimedOut)
         );
         crate::metrics::pool_checkout(started.elapsed(), timed_out);
-        checkout.map_err(StoreError::from_pool)
+        checkout.map_err(RepositoryError::from_pool)
     }
 }
 
@@ -76,7 +76,7 @@ impl Repository {
 async fn revoke_ids(
     conn: &mut AsyncPgConnection,
     ids: &[String],
-    reason: &RevokeReason,
+    reason: &RecordedReason,
     now: DateTime<Utc>,
 ) -> QueryResult<Vec<SessionRow>> {
     if ids.is_empty() {

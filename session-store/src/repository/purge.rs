@@ -5,7 +5,7 @@ use chrono::{DateTime, Duration, Utc};
 use diesel::sql_types::Timestamptz;
 use diesel_async::RunQueryDsl;
 
-use super::{Repository, StoreError};
+use super::{Repository, RepositoryError};
 
 /// Rows deleted per statement.
 pub const PURGE_BATCH: usize = 500;
@@ -13,7 +13,7 @@ pub const PURGE_BATCH: usize = 500;
 impl Repository {
     /// Deletes sessions revoked or expired for longer than `retention`;
     /// returns how many were deleted.
-    pub async fn purge_dead(&self, retention: Duration) -> Result<usize, StoreError> {
+    pub async fn purge_dead(&self, retention: Duration) -> Result<usize, RepositoryError> {
         let now = Utc::now();
         let earlier = |instant: DateTime<Utc>, by: Duration| {
             instant

@@ -5,24 +5,29 @@
 //! generation superseded a moment ago and get the current one back, so
 //! exactly one new generation exists however many callers raced.
 //!
+//! This module reads the facts and executes the decision; the decision
+//! itself (current, within the reuse interval, reuse, expired, revoked) is
+//! the pure `domain::rotation::decide`.
+//!
 //! Hot path: BEGIN, one statement to lock and read, one statement for the
 //! three writes, COMMIT (statements kept prepared).
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Bool, Nullable, Text, Timestamptz};
+use diesel::sql_types::{BigInt, Nullable, Text, Timestamptz};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
 use super::sessions::current_key_id;
-use super::{Repository, SessionRow, StoreError, revoke_ids};
+use super::{Repository, RepositoryError, SessionRow, revoke_ids};
 use crate::db::prepared::Prepared;
 use crate::domain::{
-    Generation, KeyId, Lifetimes, RevokeReason, SessionId, SessionStatus, TokenHash,
+    Generation, KeyId, Lifetimes, RevokeReason, RotationDecision, RotationFacts, SessionId,
+    StoredGeneration, Superseded, TokenHash, decide,
 };
 
 /// A validated RotateRefreshToken request.
 #[derive(Debug, Clone)]
-pub struct RotateRequest {
+pub struct RotationRequest {
     pub session_id: SessionId,
     pub presented_generation: Generation,
     pub presented_hash: TokenHash,
@@ -31,6 +36,7 @@ pub struct RotateRequest {
     pub reuse_interval: chrono::Duration,
 }
 
+/// What a rotation did (the wire's `RotateOutcome`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RotateOutcome {
     Rotated,
@@ -41,16 +47,16 @@ pub enum RotateOutcome {
     TokenMismatch,
 }
 
-/// The outcome, the session after it, and (rotated / current returned) the
-/// generation to hand out with its key id.
+/// The result of a rotation: the outcome, the session after it, and
+/// (rotated / current returned) the generation to hand out with its key id.
 #[derive(Debug, Clone)]
-pub struct Rotation {
+pub struct RotationResult {
     pub outcome: RotateOutcome,
     pub session: SessionRow,
     pub current: Option<(Generation, String)>,
 }
 
-impl Rotation {
+impl RotationResult {
     fn without_token(outcome: RotateOutcome, session: SessionRow) -> Self {
         Self {
             outcome,
@@ -61,11 +67,14 @@ impl Rotation {
 }
 
 impl Repository {
-    pub async fn rotate(&self, request: &RotateRequest) -> Result<Rotation, StoreError> {
+    pub async fn rotate(
+        &self,
+        request: &RotationRequest,
+    ) -> Result<RotationResult, RepositoryError> {
         let lifetimes = self.lifetimes;
         let now = Utc::now();
         let mut conn = self.conn().await?;
-        conn.transaction::<_, StoreError, _>(async |conn| {
+        conn.transaction::<_, RepositoryError, _>(async |conn| {
             rotate_in_transaction(conn, request, lifetimes, now).await
         })
         .await
@@ -91,20 +100,19 @@ const LOCK_SESSION: &str = "SELECT s.id, s.user_id, s.user_agent, s.ip_address, 
      WHERE s.id = $1 \
      FOR UPDATE OF s";
 
-/// A non-current generation's row, read under the session lock, with the
-/// reuse-interval decision made by Postgres' clock at that moment.
-const SUPERSEDED_ROW: &str = "SELECT token_hash, \
-         (rotated_at IS NOT NULL \
-          AND clock_timestamp() - rotated_at < make_interval(secs => $3::float8 / 1000)) \
-         AS within_reuse_interval \
+/// A non-current generation's row, read under the session lock, with
+/// Postgres' clock at that moment (the clock that wrote `rotated_at`).
+const SUPERSEDED_ROW: &str = "SELECT token_hash, rotated_at, clock_timestamp() AS read_at \
      FROM refresh_tokens WHERE session_id = $1 AND generation = $2";
 
 #[derive(QueryableByName)]
-struct Superseded {
+struct SupersededRow {
     #[diesel(sql_type = Text)]
     token_hash: String,
-    #[diesel(sql_type = Bool)]
-    within_reuse_interval: bool,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    rotated_at: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Timestamptz)]
+    read_at: DateTime<Utc>,
 }
 
 /// One round trip for the three writes of a rotation: mark the presented
@@ -123,129 +131,163 @@ const ROTATE: &str = "WITH superseded AS ( \
 
 async fn rotate_in_transaction(
     conn: &mut AsyncPgConnection,
-    request: &RotateRequest,
+    request: &RotationRequest,
     lifetimes: Lifetimes,
     now: DateTime<Utc>,
-) -> Result<Rotation, StoreError> {
+) -> Result<RotationResult, RepositoryError> {
     let session_id = request.session_id.as_str();
     let presented = request.presented_generation;
     let locked = Prepared(
         diesel::sql_query(LOCK_SESSION)
             .bind::<Text, _>(session_id)
-            .bind::<BigInt, _>(presented.get()),
+            .bind::<BigInt, _>(presented.to_stored()),
     )
     .get_result::<Locked>(conn)
     .await
     .optional()?
-    .ok_or(StoreError::NotFound)?;
+    .ok_or(RepositoryError::NotFound)?;
     let session = locked.session;
-    match lifetimes.status(
-        session.created_at,
-        session.last_seen_at,
-        session.revoked_at,
-        now,
-    ) {
-        SessionStatus::Revoked => {
-            return Ok(Rotation::without_token(
-                RotateOutcome::SessionRevoked,
-                session,
-            ));
-        }
-        SessionStatus::Expired => {
-            let mut revoked = revoke_ids(
-                conn,
-                std::slice::from_ref(&session.id),
-                &RevokeReason::expired(),
-                now,
-            )
-            .await?;
-            let session = revoked.pop().unwrap_or(session);
-            return Ok(Rotation::without_token(
-                RotateOutcome::SessionExpired,
-                session,
-            ));
-        }
-        SessionStatus::Active => {}
-    }
+    let current = Generation::from_stored(session.current_generation);
 
+    // The presented generation's row matters only for an active session (the
+    // decision ends a revoked or expired one first), so only then is it read.
+    //
     // The joined refresh row comes from the statement's snapshot, taken
     // BEFORE the lock was granted: if a concurrent rotation held the lock, the
     // session row is re-read at its newest version (READ COMMITTED re-check)
     // but the joined row is not, so its `rotated_at` may be stale. It is only
     // trusted when the presented generation is still current (then nothing
-    // about it changed); otherwise the row is read again under the lock, and
-    // Postgres itself decides whether its rotation is within the reuse
-    // interval: `clock_timestamp()` is read now, after the lock was granted,
-    // on the one clock that also wrote `rotated_at`, so neither a replica's
-    // clock nor the time spent waiting for the lock can stretch the window.
-    let current = Generation::from_db(session.current_generation);
-    let presented_row = match locked.presented_hash {
-        Some(hash) if presented == current => Some((hash, false)),
-        _ => Prepared(
+    // about it changed); otherwise the row is read again under the lock,
+    // with Postgres' clock read now, after the lock was granted.
+    let active = lifetimes
+        .status(
+            session.created_at,
+            session.last_seen_at,
+            session.revoked_at,
+            now,
+        )
+        .is_active();
+    let joined_current = locked.presented_hash.filter(|_| Some(presented) == current);
+    let superseded_row = if active && joined_current.is_none() {
+        Prepared(
             diesel::sql_query(SUPERSEDED_ROW)
                 .bind::<Text, _>(session_id)
-                .bind::<BigInt, _>(presented.get())
-                .bind::<BigInt, _>(request.reuse_interval.num_milliseconds()),
+                .bind::<BigInt, _>(presented.to_stored()),
         )
-        .get_result::<Superseded>(conn)
+        .get_result::<SupersededRow>(conn)
         .await
         .optional()?
-        .map(|row| (row.token_hash, row.within_reuse_interval)),
+    } else {
+        None
     };
-    let Some((stored_hash, within_reuse_interval)) = presented_row else {
-        return Err(StoreError::GenerationNotFound);
+    let stored = match (&joined_current, &superseded_row) {
+        _ if !active => None,
+        (Some(hash), _) => Some(StoredGeneration {
+            token_hash: hash,
+            superseded: None,
+        }),
+        (None, Some(row)) => Some(StoredGeneration {
+            token_hash: &row.token_hash,
+            superseded: row.rotated_at.map(|at| Superseded {
+                at,
+                read_at: row.read_at,
+            }),
+        }),
+        (None, None) => None,
     };
-    if !request.presented_hash.matches(&stored_hash) {
-        return Ok(Rotation::without_token(
+    let decision = decide(&RotationFacts {
+        created_at: session.created_at,
+        last_seen_at: session.last_seen_at,
+        revoked_at: session.revoked_at,
+        current,
+        presented,
+        presented_hash: &request.presented_hash,
+        stored,
+        lifetimes,
+        reuse_interval: request.reuse_interval,
+        now,
+    });
+    execute(conn, request, decision, session, lifetimes, now).await
+}
+
+/// Carries out a decision: the writes it needs, and the answer.
+async fn execute(
+    conn: &mut AsyncPgConnection,
+    request: &RotationRequest,
+    decision: RotationDecision,
+    session: SessionRow,
+    lifetimes: Lifetimes,
+    now: DateTime<Utc>,
+) -> Result<RotationResult, RepositoryError> {
+    let session_id = request.session_id.as_str();
+    match decision {
+        RotationDecision::AlreadyRevoked => Ok(RotationResult::without_token(
+            RotateOutcome::SessionRevoked,
+            session,
+        )),
+        RotationDecision::RevokeExpired => {
+            let session = revoke_one(conn, session, RevokeReason::Expired, now).await?;
+            Ok(RotationResult::without_token(
+                RotateOutcome::SessionExpired,
+                session,
+            ))
+        }
+        RotationDecision::UnknownGeneration => Err(RepositoryError::GenerationNotFound),
+        RotationDecision::GenerationsExhausted => Err(RepositoryError::GenerationsExhausted),
+        RotationDecision::TokenMismatch => Ok(RotationResult::without_token(
             RotateOutcome::TokenMismatch,
             session,
-        ));
+        )),
+        RotationDecision::Rotate { next } => {
+            let session = Prepared(
+                diesel::sql_query(ROTATE)
+                    .bind::<Timestamptz, _>(now)
+                    .bind::<Text, _>(session_id)
+                    .bind::<BigInt, _>(request.presented_generation.to_stored())
+                    .bind::<Text, _>(request.next_hash.as_str())
+                    .bind::<BigInt, _>(next.to_stored())
+                    .bind::<Text, _>(request.next_key_id.as_str())
+                    .bind::<Timestamptz, _>(lifetimes.lifetime_end(session.created_at)),
+            )
+            .get_result::<SessionRow>(conn)
+            .await?;
+            Ok(RotationResult {
+                outcome: RotateOutcome::Rotated,
+                session,
+                current: Some((next, request.next_key_id.as_str().to_owned())),
+            })
+        }
+        RotationDecision::ReturnCurrent { current } => {
+            let key_id = current_key_id(conn, session_id, current).await?;
+            Ok(RotationResult {
+                outcome: RotateOutcome::CurrentReturned,
+                session,
+                current: Some((current, key_id)),
+            })
+        }
+        RotationDecision::RevokeForReuse => {
+            tracing::warn!(
+                session_id,
+                "refresh token reuse detected, revoking the session"
+            );
+            let session = revoke_one(conn, session, RevokeReason::RefreshTokenReuse, now).await?;
+            Ok(RotationResult::without_token(
+                RotateOutcome::ReuseDetected,
+                session,
+            ))
+        }
     }
+}
 
-    if presented == current {
-        let next = current.next();
-        let session = Prepared(
-            diesel::sql_query(ROTATE)
-                .bind::<Timestamptz, _>(now)
-                .bind::<Text, _>(session_id)
-                .bind::<BigInt, _>(current.get())
-                .bind::<Text, _>(request.next_hash.as_str())
-                .bind::<BigInt, _>(next.get())
-                .bind::<Text, _>(request.next_key_id.as_str())
-                .bind::<Timestamptz, _>(lifetimes.lifetime_end(session.created_at)),
-        )
-        .get_result::<SessionRow>(conn)
-        .await?;
-        return Ok(Rotation {
-            outcome: RotateOutcome::Rotated,
-            session,
-            current: Some((next, request.next_key_id.as_str().to_owned())),
-        });
-    }
-
-    if presented < current && within_reuse_interval {
-        let key_id = current_key_id(conn, session_id, current).await?;
-        return Ok(Rotation {
-            outcome: RotateOutcome::CurrentReturned,
-            session,
-            current: Some((current, key_id)),
-        });
-    }
-
-    tracing::warn!(
-        session_id,
-        "refresh token reuse detected, revoking the session"
-    );
-    let mut revoked = revoke_ids(
-        conn,
-        std::slice::from_ref(&session.id),
-        &RevokeReason::reuse_detected(),
-        now,
-    )
-    .await?;
-    let session = revoked.pop().unwrap_or(session);
-    Ok(Rotation::without_token(
-        RotateOutcome::ReuseDetected,
-        session,
-    ))
+/// Revokes the locked session; the row after it (or as read, when it was
+/// already revoked).
+async fn revoke_one(
+    conn: &mut AsyncPgConnection,
+    session: SessionRow,
+    reason: RevokeReason,
+    now: DateTime<Utc>,
+) -> Result<SessionRow, RepositoryError> {
+    let mut revoked =
+        revoke_ids(conn, std::slice::from_ref(&session.id), &reason.into(), now).await?;
+    Ok(revoked.pop().unwrap_or(session))
 }

@@ -6,19 +6,19 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text, Timestamptz};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
-use super::{RefreshState, Repository, SessionRow, StoreError, revoke_ids};
+use super::{RefreshState, Repository, RepositoryError, SessionRow, revoke_ids};
 use crate::db::prepared::Prepared;
 use crate::db::schema::{refresh_tokens, user_sessions};
 use crate::domain::{
-    Generation, IpAddress, KeyId, Lifetimes, RefreshSecret, RevokeReason, SessionId, SessionStatus,
-    SupabaseSessionId, TokenHash, UserAgent, UserId,
+    Generation, IpAddress, KeyId, Lifetimes, RecordedReason, RefreshSecret, RevokeReason,
+    SessionId, SessionStatus, SupabaseSessionId, TokenHash, UserAgent, UserId, new_session_id,
 };
 
 /// Most sessions one listing returns (newest first).
 pub const LIST_LIMIT: i64 = 500;
 
-/// Most session ids one ValidateSessions call takes.
-pub const VALIDATE_BATCH_MAX: usize = 1000;
+/// Most session ids one ValidateSessions call takes (shared with callers).
+pub use nexus_domain::limits::VALIDATE_BATCH_MAX;
 
 /// A validated CreateSession request.
 #[derive(Debug, Clone)]
@@ -59,7 +59,7 @@ impl Repository {
     /// already bridged from the same Supabase session. A concurrent create for
     /// the same Supabase session loses on the unique partial index; it then
     /// retries and finds the winner.
-    pub async fn create_session(&self, new: &NewSession) -> Result<Created, StoreError> {
+    pub async fn create_session(&self, new: &NewSession) -> Result<Created, RepositoryError> {
         let lifetimes = self.lifetimes;
         let max_sessions = self.max_sessions_per_user;
         let mut attempt = 0;
@@ -68,7 +68,7 @@ impl Repository {
             let mut conn = self.conn().await?;
             let now = Utc::now();
             let result = conn
-                .transaction::<_, StoreError, _>(async |conn| {
+                .transaction::<_, RepositoryError, _>(async |conn| {
                     let created = create_in_transaction(conn, new, lifetimes, now).await?;
                     if !created.created {
                         return Ok(created);
@@ -95,7 +95,7 @@ impl Repository {
         &self,
         user_id: &UserId,
         supabase_session_id: &SupabaseSessionId,
-    ) -> Result<SessionRow, StoreError> {
+    ) -> Result<SessionRow, RepositoryError> {
         let now = Utc::now();
         let mut conn = self.conn().await?;
         user_sessions::table
@@ -109,11 +109,14 @@ impl Repository {
             .first(&mut conn)
             .await
             .optional()?
-            .ok_or(StoreError::NotFound)
+            .ok_or(RepositoryError::NotFound)
     }
 
     /// The session, its secret and its current generation with key id.
-    pub async fn refresh_state(&self, session_id: &SessionId) -> Result<RefreshState, StoreError> {
+    pub async fn refresh_state(
+        &self,
+        session_id: &SessionId,
+    ) -> Result<RefreshState, RepositoryError> {
         let mut conn = self.conn().await?;
         let (row, secret) = user_sessions::table
             .find(session_id.as_str())
@@ -121,7 +124,7 @@ impl Repository {
             .first::<(SessionRow, Option<Vec<u8>>)>(&mut conn)
             .await
             .optional()?
-            .ok_or(StoreError::NotFound)?;
+            .ok_or(RepositoryError::NotFound)?;
         state_of(&mut conn, row, secret).await
     }
 
@@ -129,7 +132,7 @@ impl Repository {
     /// `last_seen_at` is older than the touch interval (at most about once a
     /// minute per session) a conditional `UPDATE` follows, which concurrent
     /// validators cannot repeat (its condition no longer holds once written).
-    pub async fn validate(&self, session_id: &SessionId) -> Result<SessionRow, StoreError> {
+    pub async fn validate(&self, session_id: &SessionId) -> Result<SessionRow, RepositoryError> {
         let now = Utc::now();
         let lifetimes = self.lifetimes;
         let mut conn = self.conn().await?;
@@ -139,7 +142,7 @@ impl Repository {
             .first(&mut conn)
             .await
             .optional()?
-            .ok_or(StoreError::NotFound)?;
+            .ok_or(RepositoryError::NotFound)?;
         let touch_before = now - lifetimes.touch_interval();
         let stale = row.last_seen_at < touch_before;
         let active = lifetimes.status(row.created_at, row.last_seen_at, row.revoked_at, now)
@@ -167,7 +170,10 @@ impl Repository {
     /// ANY($1)`, then (only for active sessions not touched within the touch
     /// interval) one conditional `UPDATE` of them all. Returns the rows that
     /// exist, in no particular order; unknown ids are simply absent.
-    pub async fn validate_many(&self, ids: &[SessionId]) -> Result<Vec<SessionRow>, StoreError> {
+    pub async fn validate_many(
+        &self,
+        ids: &[SessionId],
+    ) -> Result<Vec<SessionRow>, RepositoryError> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -225,11 +231,11 @@ impl Repository {
         &self,
         session_id: &SessionId,
         user_id: &UserId,
-        reason: &RevokeReason,
-    ) -> Result<(bool, SessionRow), StoreError> {
+        reason: &RecordedReason,
+    ) -> Result<(bool, SessionRow), RepositoryError> {
         let now = Utc::now();
         let mut conn = self.conn().await?;
-        conn.transaction::<_, StoreError, _>(async |conn| {
+        conn.transaction::<_, RepositoryError, _>(async |conn| {
             let row = user_sessions::table
                 .filter(user_sessions::id.eq(session_id.as_str()))
                 .filter(user_sessions::user_id.eq(user_id.as_str()))
@@ -238,7 +244,7 @@ impl Repository {
                 .first(conn)
                 .await
                 .optional()?
-                .ok_or(StoreError::NotFound)?;
+                .ok_or(RepositoryError::NotFound)?;
             if row.revoked_at.is_some() {
                 return Ok((false, row));
             }
@@ -253,13 +259,13 @@ impl Repository {
         &self,
         user_id: &UserId,
         except: Option<&SessionId>,
-        reason: &RevokeReason,
-    ) -> Result<Vec<SessionRow>, StoreError> {
+        reason: &RecordedReason,
+    ) -> Result<Vec<SessionRow>, RepositoryError> {
         let now = Utc::now();
         let lifetimes = self.lifetimes;
         let keep: Vec<&str> = except.map(SessionId::as_str).into_iter().collect();
         let mut conn = self.conn().await?;
-        conn.transaction::<_, StoreError, _>(async |conn| {
+        conn.transaction::<_, RepositoryError, _>(async |conn| {
             let ids: Vec<String> = user_sessions::table
                 .filter(user_sessions::user_id.eq(user_id.as_str()))
                 .filter(user_sessions::revoked_at.is_null())
@@ -280,7 +286,7 @@ impl Repository {
         &self,
         user_id: &UserId,
         include_ended: bool,
-    ) -> Result<Vec<SessionRow>, StoreError> {
+    ) -> Result<Vec<SessionRow>, RepositoryError> {
         let now = Utc::now();
         let mut query = user_sessions::table
             .filter(user_sessions::user_id.eq(user_id.as_str()))
@@ -304,7 +310,7 @@ async fn create_in_transaction(
     new: &NewSession,
     lifetimes: Lifetimes,
     now: DateTime<Utc>,
-) -> Result<Created, StoreError> {
+) -> Result<Created, RepositoryError> {
     Prepared(diesel::sql_query(LOCK_USER).bind::<Text, _>(new.user_id.as_str()))
         .execute(conn)
         .await?;
@@ -330,13 +336,13 @@ async fn create_in_transaction(
             revoke_ids(
                 conn,
                 std::slice::from_ref(&row.id),
-                &RevokeReason::expired(),
+                &RevokeReason::Expired.into(),
                 now,
             )
             .await?;
         }
     }
-    let session_id = SessionId::generate();
+    let session_id = new_session_id();
     let row = diesel::insert_into(user_sessions::table)
         .values((
             user_sessions::id.eq(session_id.as_str()),
@@ -350,7 +356,7 @@ async fn create_in_transaction(
                 .as_ref()
                 .map(SupabaseSessionId::as_str)),
             user_sessions::refresh_secret.eq(Some(new.refresh_secret.as_bytes())),
-            user_sessions::current_generation.eq(Generation::FIRST.get()),
+            user_sessions::current_generation.eq(Generation::FIRST.to_stored()),
         ))
         .returning(SessionRow::as_returning())
         .get_result(conn)
@@ -360,7 +366,7 @@ async fn create_in_transaction(
             refresh_tokens::session_id.eq(session_id.as_str()),
             refresh_tokens::token_hash.eq(new.token_hash.as_str()),
             refresh_tokens::created_at.eq(now),
-            refresh_tokens::generation.eq(Some(Generation::FIRST.get())),
+            refresh_tokens::generation.eq(Some(Generation::FIRST.to_stored())),
             refresh_tokens::key_id.eq(Some(new.key_id.as_str())),
             refresh_tokens::expires_at.eq(Some(lifetimes.lifetime_end(now))),
         ))
@@ -385,7 +391,7 @@ async fn evict_over_cap(
     max: u32,
     lifetimes: Lifetimes,
     now: DateTime<Utc>,
-) -> Result<Vec<SessionRow>, StoreError> {
+) -> Result<Vec<SessionRow>, RepositoryError> {
     #[derive(QueryableByName)]
     struct Id {
         #[diesel(sql_type = Text)]
@@ -406,7 +412,7 @@ async fn evict_over_cap(
     if !ids.is_empty() {
         tracing::info!(user_id = %user_id.as_str(), evicted = ids.len(), "per-user session cap reached; revoking the least recently seen");
     }
-    Ok(revoke_ids(conn, &ids, &RevokeReason::session_limit(), now).await?)
+    Ok(revoke_ids(conn, &ids, &RevokeReason::SessionLimit.into(), now).await?)
 }
 
 /// Completes a refresh state with the current generation's key id.
@@ -414,11 +420,13 @@ async fn state_of(
     conn: &mut AsyncPgConnection,
     row: SessionRow,
     secret: Option<Vec<u8>>,
-) -> Result<RefreshState, StoreError> {
+) -> Result<RefreshState, RepositoryError> {
     let Some(refresh_secret) = secret else {
-        return Err(StoreError::NoRefreshSecret);
+        return Err(RepositoryError::NoRefreshSecret);
     };
-    let current_generation = Generation::from_db(row.current_generation);
+    // Rows adopted from the old backend store generation 0 (and no secret).
+    let current_generation =
+        Generation::from_stored(row.current_generation).ok_or(RepositoryError::NoRefreshSecret)?;
     let current_key_id = current_key_id(conn, &row.id, current_generation).await?;
     Ok(RefreshState {
         session: row,
@@ -433,14 +441,14 @@ pub(super) async fn current_key_id(
     conn: &mut AsyncPgConnection,
     session_id: &str,
     generation: Generation,
-) -> Result<String, StoreError> {
+) -> Result<String, RepositoryError> {
     refresh_tokens::table
         .filter(refresh_tokens::session_id.eq(session_id))
-        .filter(refresh_tokens::generation.eq(Some(generation.get())))
+        .filter(refresh_tokens::generation.eq(Some(generation.to_stored())))
         .select(refresh_tokens::key_id)
         .first::<Option<String>>(conn)
         .await
         .optional()?
         .flatten()
-        .ok_or(StoreError::NoRefreshSecret)
+        .ok_or(RepositoryError::NoRefreshSecret)
 }

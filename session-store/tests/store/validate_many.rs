@@ -137,12 +137,12 @@ async fn oversized_and_malformed_batches_are_invalid_arguments_that_say_why() {
         (
             "whitespace",
             vec!["a b".into()],
-            "session_ids[0]: must be printable without whitespace",
+            "session_ids[0]: must contain only A-Z, a-z, 0-9, - and _",
         ),
         (
             "a control character",
             vec![known.clone(), known.clone(), "a\u{0}b".into()],
-            "session_ids[2]: must be printable without whitespace",
+            "session_ids[2]: must contain only A-Z, a-z, 0-9, - and _",
         ),
         (
             "256 characters",
