@@ -6,7 +6,9 @@ members`), builds a graph between the modules under its `src/` from the
 paths the code names: `use crate::a::b`, use groups (`use crate::{a, b::c}`,
 nested), inline paths (`crate::a::f()`), `super::` and `self::` paths, and
 intra-doc links (`[x](crate::a::X)`, which rustdoc resolves). Plain comments
-and `#[cfg(test)]` modules are ignored: a test module may look at anything.
+and `#[cfg(test)]` modules are ignored unless `--include-tests` is given
+(CI gives it: a test module that names a module which names the test's own
+module back is a circle a reader has to untangle too).
 
 `--depth 1` (default) groups modules by the file or directory directly under
 `src/` (`rooms/history.rs` counts as `rooms`); `--depth 2` looks one level
@@ -17,7 +19,7 @@ Prints every circle (strongly connected component) with the edges that make
 it, each edge with one place that names it, and exits 1 if there is one.
 Standard library only.
 
-usage: scripts/check_module_cycles.py [--depth N] [--root DIR] [CRATE_DIR ...]
+usage: scripts/check_module_cycles.py [--depth N] [--include-tests] [--root DIR] [CRATE_DIR ...]
 """
 
 from __future__ import annotations
@@ -197,7 +199,7 @@ def resolve(module: Module, path: list[str], known: set[Module]) -> Module | Non
     return tuple(full)
 
 
-def graph_of(src: str, depth: int):
+def graph_of(src: str, depth: int, include_tests: bool = False):
     modules = module_files(src)
     known = set(modules)
     for module in list(known):  # directories without mod.rs are modules too
@@ -209,7 +211,9 @@ def graph_of(src: str, depth: int):
     for module, path in modules.items():
         with open(path, encoding="utf-8", errors="replace") as file:
             code, links = strip_comments(file.read())
-        code, test_files = drop_test_modules(code)
+        test_files: set[str] = set()
+        if not include_tests:
+            code, test_files = drop_test_modules(code)
         test_only.update(module + (name,) for name in test_files)
         sources[module] = (path, code, links)
     for module, (path, code, links) in sources.items():
@@ -328,6 +332,7 @@ def name(module: Module) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--depth", type=int, default=1, help="module depth of a node (default 1)")
+    parser.add_argument("--include-tests", action="store_true", help="also read #[cfg(test)] modules")
     parser.add_argument("--root", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."),
                         help="workspace root (default: this script's repository)")
     parser.add_argument("crates", nargs="*", help="crate directories (default: the workspace members)")
@@ -338,7 +343,7 @@ def main() -> int:
         src = os.path.join(crate, "src")
         if not os.path.isdir(src):
             continue
-        edges = graph_of(src, args.depth)
+        edges = graph_of(src, args.depth, args.include_tests)
         label = os.path.basename(os.path.normpath(crate))
         for component in components(edges):
             circles += 1

@@ -124,6 +124,12 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_default_origins_do_not_allow_the_null_origin() {
+        let defaults = split_list(defaults::CORS_ORIGINS);
+        assert!(!crate::http_credentials::origin_allowed(&defaults, "null"));
+    }
+
+    #[test]
     fn durations_use_human_units() {
         assert_eq!(parse_duration("15m").ok(), Some(Duration::from_secs(900)));
         assert_eq!(
