@@ -3,7 +3,7 @@
 # release build, with each figure next to its reference measured in the same
 # run (issue 10). Loopback only, listening ports in 33000-33999.
 #
-#   scripts/bench.sh                  # the full sitting, about 12 minutes
+#   scripts/bench.sh                  # the full sitting, about 12 minutes (plus the release build once)
 #   BENCH_QUICK=1 scripts/bench.sh    # a check of the pipeline with tiny sizes, about 2-3 minutes
 #   BENCH_STEPS="pg grpc" scripts/bench.sh   # only some steps
 #
