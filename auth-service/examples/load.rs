@@ -7,6 +7,11 @@
 //! cargo run --release -p auth-service --example load -- refresh --clients 64 --seconds 15
 //! cargo run --release -p auth-service --example load -- bridge --clients 64 --seconds 15
 //! ```
+//!
+//! More flags: `--pool N` (session-store's database pool), `--port P` and
+//! `--store-port P` (fixed loopback ports for auth-service and session-store;
+//! default: free ones), `--json` (the result line as one JSON object, for
+//! `scripts/bench.sh`).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
@@ -31,6 +36,9 @@ struct Options {
     clients: usize,
     seconds: u64,
     pool: u32,
+    port: u16,
+    store_port: u16,
+    json: bool,
 }
 
 fn options() -> Options {
@@ -40,14 +48,23 @@ fn options() -> Options {
         clients: 64,
         seconds: 15,
         pool: 16,
+        port: 0,
+        store_port: 0,
+        json: false,
     };
     let mut iter = args.iter().skip(1);
     while let Some(flag) = iter.next() {
+        if flag == "--json" {
+            options.json = true;
+            continue;
+        }
         let value = iter.next().expect("flag value");
         match flag.as_str() {
             "--clients" => options.clients = value.parse().expect("--clients N"),
             "--seconds" => options.seconds = value.parse().expect("--seconds N"),
             "--pool" => options.pool = value.parse().expect("--pool N"),
+            "--port" => options.port = value.parse().expect("--port P"),
+            "--store-port" => options.store_port = value.parse().expect("--store-port P"),
             other => panic!("unknown flag {other}"),
         }
     }
@@ -98,10 +115,15 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 async fn main() {
     let options = options();
     let pool = options.pool;
-    let store = TestStore::spawn_with(|config| config.pool_size = pool).await;
+    let store_port = options.store_port;
+    let store = TestStore::spawn_with(|config| {
+        config.pool_size = pool;
+        config.listen = ([127, 0, 0, 1], store_port).into();
+    })
+    .await;
     let exchange = format!("bench.auth.{}", uuid::Uuid::new_v4().simple());
     let settings = Settings {
-        listen: "127.0.0.1:0".parse().unwrap(),
+        listen: ([127, 0, 0, 1], options.port).into(),
         store: StoreClientConfig {
             url: store.url().to_owned(),
             token: None,
@@ -220,6 +242,25 @@ async fn main() {
     }
     let elapsed = started.elapsed();
     latencies.sort();
+    if options.json {
+        let seconds = elapsed.as_secs_f64();
+        println!(
+            "{}",
+            json!({
+                "bench": "auth_load",
+                "mode": options.mode,
+                "clients": options.clients,
+                "pool": options.pool,
+                "seconds": seconds,
+                "ok": latencies.len(),
+                "errors": errors,
+                "per_s": latencies.len() as f64 / seconds,
+                "p50_ms": percentile(&latencies, 0.50).as_secs_f64() * 1000.0,
+                "p99_ms": percentile(&latencies, 0.99).as_secs_f64() * 1000.0,
+                "max_ms": latencies.last().copied().unwrap_or_default().as_secs_f64() * 1000.0,
+            })
+        );
+    }
     println!(
         "{} clients={} seconds={:.1} ok={} errors={} rate={:.0}/s p50={:.2}ms p99={:.2}ms max={:.2}ms",
         options.mode,

@@ -7,6 +7,10 @@
 //              for SECONDS. RATE=0: saturated (each sender keeps WINDOW messages
 //              in flight, limited by acks); RATE>0: each sender sends RATE/s.
 //              Reports deliveries/s and latency p50/p99 (send -> receive).
+//              RATES=a,b,...: one measurement per rate on the same sockets, one
+//              result line each (RATE is the one-rate form). SYNC=1: after
+//              joining print {"joined":n} and before each rate wait for a "go"
+//              line on stdin, so several load processes start together.
 import { io } from "socket.io-client";
 import { createInterface } from "node:readline";
 
@@ -85,7 +89,7 @@ if (mode === "idle") {
     process.exit(1);
   }
   let delivered = 0;
-  const lat = [];
+  let lat = [];
   let measuring = false;
   await Promise.all(sockets.map((s) => emitAck(s, "room:join", { room })));
   const receivers = sockets.length - senders;
@@ -97,38 +101,55 @@ if (mode === "idle") {
     });
   });
   const senderSockets = sockets.slice(receivers);
-  measuring = true;
-  const started = performance.now();
-  const deadline = started + seconds * 1000;
-  let sent = 0;
-  const stamp = () => String(performance.timeOrigin + performance.now());
-  await Promise.all(senderSockets.map(async (s) => {
-    if (rate > 0) {
-      const gap = 1000 / rate;
-      let due = performance.now();
-      while (performance.now() < deadline) {
-        s.emit("room:message", { room, text: stamp() }, () => {});
-        sent++;
-        due += gap;
-        const wait = due - performance.now();
-        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-      }
-    } else {
-      await Promise.all(Array.from({ length: window }, async () => {
-        while (performance.now() < deadline) {
-          await emitAck(s, "room:message", { room, text: stamp() });
-          sent++;
-        }
-      }));
+  const sync = env.SYNC === "1";
+  const lines = sync ? createInterface({ input: process.stdin })[Symbol.asyncIterator]() : null;
+  const go = async () => {
+    if (!sync) return;
+    for (;;) {
+      const { value, done } = await lines.next();
+      if (done) process.exit(1); // the driver went away: stop, do not load the server alone
+      if (value.trim() === "go") return;
     }
-  }));
-  await new Promise((r) => setTimeout(r, 1000));
-  measuring = false;
-  const elapsed = (performance.now() - started) / 1000 - 1;
-  lat.sort((a, b) => a - b);
-  const pct = (p) => (lat.length ? lat[Math.min(lat.length - 1, Math.floor(lat.length * p))] : null);
-  out({ members: receivers, senders, rate, sent, delivered, deliveries_per_second: delivered / elapsed,
-        expected: sent * receivers, p50_ms: pct(0.5), p99_ms: pct(0.99) });
+  };
+  if (sync) out({ joined: receivers, senders });
+  const rates = (env.RATES ?? String(rate)).split(",").map(Number);
+  for (const r of rates) {
+    await go();
+    delivered = 0;
+    lat = [];
+    measuring = true;
+    const started = performance.now();
+    const deadline = started + seconds * 1000;
+    let sent = 0;
+    const stamp = () => String(performance.timeOrigin + performance.now());
+    await Promise.all(senderSockets.map(async (s) => {
+      if (r > 0) {
+        const gap = 1000 / r;
+        let due = performance.now();
+        while (performance.now() < deadline) {
+          s.emit("room:message", { room, text: stamp() }, () => {});
+          sent++;
+          due += gap;
+          const wait = due - performance.now();
+          if (wait > 0) await new Promise((res) => setTimeout(res, wait));
+        }
+      } else {
+        await Promise.all(Array.from({ length: window }, async () => {
+          while (performance.now() < deadline) {
+            await emitAck(s, "room:message", { room, text: stamp() });
+            sent++;
+          }
+        }));
+      }
+    }));
+    await new Promise((res) => setTimeout(res, 1000));
+    measuring = false;
+    const elapsed = (performance.now() - started) / 1000 - 1;
+    lat.sort((a, b) => a - b);
+    const pct = (p) => (lat.length ? lat[Math.min(lat.length - 1, Math.floor(lat.length * p))] : null);
+    out({ members: receivers, senders, rate: r, sent, delivered, deliveries_per_second: delivered / elapsed,
+          expected: sent * receivers, p50_ms: pct(0.5), p99_ms: pct(0.99) });
+  }
   for (const s of sockets) s.close();
   setTimeout(() => process.exit(0), 500);
 }

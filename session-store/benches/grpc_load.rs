@@ -6,9 +6,17 @@
 //! `BENCH_CONCURRENCY` concurrent callers spread over `BENCH_CONNECTIONS`
 //! HTTP/2 connections: ValidateSession on random sessions, then
 //! RotateRefreshToken where each caller rotates its own sessions' chains (every
-//! call a real rotation: lock, update, insert, update). Each phase stops after
-//! `BENCH_SECONDS` or `BENCH_MAX_CALLS` calls. Prints throughput, p50/p99 and
-//! the CPU each process spent per call (from /proc), which shows the limit.
+//! call a real rotation: lock, update, insert, update), then (unless
+//! `BENCH_BATCH=0`) the batched ValidateSessions that realtime-service's
+//! re-check sends, `BENCH_BATCH` ids per call from `BENCH_BATCH_CONCURRENCY`
+//! callers, reported as sessions/s. Each phase stops after `BENCH_SECONDS` or
+//! `BENCH_MAX_CALLS` calls. Prints throughput, p50/p99 and the CPU each process
+//! spent per call (from /proc), which shows the limit.
+//!
+//! `BENCH_JSON=1` adds one JSON object per phase on its own line (for
+//! `scripts/bench.sh`); `BENCH_PORT` fixes session-store's loopback port
+//! (default: a free one). The session-store process gets
+//! `SESSION_STORE_METRICS_LISTEN=off` unless that variable is set.
 //!
 //! Run (release): `cargo bench -p session-store --bench grpc_load`
 
@@ -101,6 +109,10 @@ impl CpuProbe {
 
 struct Phase {
     name: &'static str,
+    /// Sessions each call carries (1, or the batch size of ValidateSessions).
+    per_call: usize,
+    /// Concurrent callers of this phase.
+    callers: usize,
     calls: usize,
     errors: usize,
     elapsed: Duration,
@@ -110,9 +122,11 @@ struct Phase {
 }
 
 impl Phase {
-    fn new(name: &'static str) -> Self {
+    fn new(name: &'static str, per_call: usize, callers: usize) -> Self {
         Self {
             name,
+            per_call,
+            callers,
             calls: 0,
             errors: 0,
             elapsed: Duration::ZERO,
@@ -122,12 +136,38 @@ impl Phase {
         }
     }
 
-    fn report(&mut self) {
+    fn report(&mut self, json: bool) {
         self.latencies_us.sort_unstable();
         let pick = |q: f64| {
             let index = ((self.latencies_us.len() as f64 - 1.0) * q).round() as usize;
             self.latencies_us.get(index).copied().unwrap_or(0) as f64 / 1000.0
         };
+        if json {
+            let seconds = self.elapsed.as_secs_f64().max(1e-9);
+            let per_call = |cpu: f64| cpu * 1e6 / self.calls.max(1) as f64;
+            println!(
+                "{}",
+                serde_json::json!({
+                    "bench": "grpc_load",
+                    "phase": self.name,
+                    "callers": self.callers,
+                    "sessions_per_call": self.per_call,
+                    "calls": self.calls,
+                    "errors": self.errors,
+                    "seconds": seconds,
+                    "calls_per_s": self.calls as f64 / seconds,
+                    "sessions_per_s": (self.calls * self.per_call) as f64 / seconds,
+                    "p50_ms": pick(0.5),
+                    "p99_ms": pick(0.99),
+                    "max_ms": pick(1.0),
+                    "cpu_us_per_call": {
+                        "load_generator": per_call(self.cpu.own),
+                        "session_store": per_call(self.cpu.server),
+                        "postgres": per_call(self.cpu.postgres),
+                    },
+                })
+            );
+        }
         println!(
             "| {} | {} | {} | {:.1} | {:.0} | {:.2} | {:.2} | {:.2} |",
             self.name,
@@ -191,10 +231,16 @@ impl Server {
     }
 
     async fn start_process(config: &StoreConfig) -> anyhow::Result<Self> {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?
-            .local_addr()?
-            .port();
+        let port = match config.listen.port() {
+            0 => std::net::TcpListener::bind("127.0.0.1:0")?
+                .local_addr()?
+                .port(),
+            fixed => fixed,
+        };
+        let metrics_listen =
+            std::env::var("SESSION_STORE_METRICS_LISTEN").unwrap_or_else(|_| "off".into());
         let child = std::process::Command::new(env!("CARGO_BIN_EXE_session-store"))
+            .env("SESSION_STORE_METRICS_LISTEN", metrics_listen)
             .env("DATABASE_URL", &config.database_url)
             .env("SESSION_STORE_LISTEN", format!("127.0.0.1:{port}"))
             .env("DATABASE_POOL_SIZE", config.pool_size.to_string())
@@ -230,15 +276,27 @@ impl Server {
     }
 
     async fn stop(mut self) -> anyhow::Result<()> {
-        if let Some(mut child) = self.child.take() {
-            child.kill()?;
-            child.wait()?;
-        }
+        self.kill_child()?;
         if let Some((stop, task)) = self.in_process.take() {
             let _ = stop.send(());
             task.await??;
         }
         Ok(())
+    }
+
+    fn kill_child(&mut self) -> std::io::Result<()> {
+        if let Some(mut child) = self.child.take() {
+            child.kill()?;
+            child.wait()?;
+        }
+        Ok(())
+    }
+}
+
+/// A phase that fails with `?` must not leave the session-store process behind.
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.kill_child();
     }
 }
 
@@ -252,9 +310,14 @@ async fn main() -> anyhow::Result<()> {
     let pool_size = env_or("DATABASE_POOL_SIZE", 16) as u32;
 
     let in_process = env_or("BENCH_IN_PROCESS", 0) == 1;
+    let json = env_or("BENCH_JSON", 0) == 1;
+    let port = u16::try_from(env_or("BENCH_PORT", 0))?;
+    // ValidateSessions accepts at most 1,000 ids per call.
+    let batch = (env_or("BENCH_BATCH", 1_000) as usize).min(1_000);
+    let batch_callers = env_or("BENCH_BATCH_CONCURRENCY", 2).max(1) as usize;
 
     let database = TestDatabase::create().await;
-    let mut config = StoreConfig::local(database.url(), ([127, 0, 0, 1], 0).into());
+    let mut config = StoreConfig::local(database.url(), ([127, 0, 0, 1], port).into());
     config.pool_size = pool_size;
     let server = if in_process {
         Server::start_in_process(config).await?
@@ -373,7 +436,7 @@ async fn main() -> anyhow::Result<()> {
             (latencies, errors)
         }));
     }
-    let mut phase = Phase::new("ValidateSession");
+    let mut phase = Phase::new("ValidateSession", 1, concurrency);
     for task in tasks {
         let (latencies, errors) = task.await?;
         phase.calls += latencies.len();
@@ -387,7 +450,7 @@ async fn main() -> anyhow::Result<()> {
         server: cpu_end.server - cpu_start.server,
         postgres: cpu_end.postgres - cpu_start.postgres,
     };
-    phase.report();
+    phase.report(json);
     notes.push(std::mem::take(&mut phase.cpu_note));
 
     // Phase 2: rotations; each caller rotates the chains of its own sessions.
@@ -430,7 +493,7 @@ async fn main() -> anyhow::Result<()> {
             (latencies, errors)
         }));
     }
-    let mut phase = Phase::new("RotateRefreshToken");
+    let mut phase = Phase::new("RotateRefreshToken", 1, concurrency);
     for task in tasks {
         let (latencies, errors) = task.await?;
         phase.calls += latencies.len();
@@ -444,8 +507,64 @@ async fn main() -> anyhow::Result<()> {
         server: cpu_end.server - cpu_start.server,
         postgres: cpu_end.postgres - cpu_start.postgres,
     };
-    phase.report();
+    phase.report(json);
     notes.push(std::mem::take(&mut phase.cpu_note));
+
+    // Phase 3: batched validations (realtime-service's re-check), sessions/s.
+    if batch > 0 {
+        let batch = batch.min(ids.len());
+        let per_caller = max_calls / batch_callers;
+        let cpu_start = probe.sample().await;
+        let phase_start = Instant::now();
+        let mut tasks = Vec::new();
+        for worker in 0..batch_callers {
+            let mut client = clients[worker % connections].clone();
+            let ids = ids.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut latencies = Vec::with_capacity(1_024);
+                let mut errors = 0;
+                let mut start = worker.wrapping_mul(7919) % ids.len();
+                while phase_start.elapsed() < budget && latencies.len() < per_caller {
+                    // A window of `batch` distinct ids, sliding over all sessions.
+                    let session_ids = (0..batch)
+                        .map(|k| ids[(start + k) % ids.len()].clone())
+                        .collect();
+                    start = (start + batch) % ids.len();
+                    let t = Instant::now();
+                    match client
+                        .validate_sessions(pb::ValidateSessionsRequest { session_ids })
+                        .await
+                    {
+                        Ok(response) if response.get_ref().sessions.len() == batch => {
+                            latencies.push(t.elapsed().as_micros() as u32);
+                        }
+                        _ => errors += 1,
+                    }
+                }
+                (latencies, errors)
+            }));
+        }
+        let mut phase = Phase::new("ValidateSessions", batch, batch_callers);
+        for task in tasks {
+            let (latencies, errors) = task.await?;
+            phase.calls += latencies.len();
+            phase.errors += errors;
+            phase.latencies_us.extend(latencies);
+        }
+        phase.elapsed = phase_start.elapsed();
+        let cpu_end = probe.sample().await;
+        phase.cpu = CpuSample {
+            own: cpu_end.own - cpu_start.own,
+            server: cpu_end.server - cpu_start.server,
+            postgres: cpu_end.postgres - cpu_start.postgres,
+        };
+        phase.report(json);
+        println!(
+            "ValidateSessions: {batch} ids per call from {batch_callers} callers, {:.0} sessions/s",
+            (phase.calls * batch) as f64 / phase.elapsed.as_secs_f64().max(1e-9)
+        );
+        notes.push(std::mem::take(&mut phase.cpu_note));
+    }
 
     println!();
     for note in notes {
