@@ -25,7 +25,7 @@ use crate::limits::MAX_ID_LEN;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("{field} {problem}")]
 pub struct InvalidId {
-    /// `session_id` or `user_id`.
+    /// `session_id`, `user_id` or `group_id`.
     pub field: &'static str,
     /// What is wrong, e.g. `must not be empty`.
     pub problem: &'static str,
@@ -35,18 +35,36 @@ pub struct InvalidId {
 struct Rule {
     field: &'static str,
     extra: &'static [u8],
+    max_len: usize,
+    too_long: &'static str,
     charset: &'static str,
 }
+
+/// Longest group id: a group id is also the realtime room `group:<id>`,
+/// whose id part realtime caps at 64.
+pub const MAX_GROUP_ID_LEN: usize = 64;
 
 const SESSION_RULE: Rule = Rule {
     field: "session_id",
     extra: b"-_",
+    max_len: MAX_ID_LEN,
+    too_long: "must be at most 255 characters",
+    charset: "must contain only A-Z, a-z, 0-9, - and _",
+};
+
+const GROUP_RULE: Rule = Rule {
+    field: "group_id",
+    extra: b"-_",
+    max_len: MAX_GROUP_ID_LEN,
+    too_long: "must be at most 64 characters",
     charset: "must contain only A-Z, a-z, 0-9, - and _",
 };
 
 const USER_RULE: Rule = Rule {
     field: "user_id",
     extra: b".-_",
+    max_len: MAX_ID_LEN,
+    too_long: "must be at most 255 characters",
     charset: "must contain only A-Z, a-z, 0-9, ., - and _",
 };
 
@@ -61,8 +79,8 @@ impl Rule {
         if raw.is_empty() {
             return refuse("must not be empty");
         }
-        if raw.len() > MAX_ID_LEN {
-            return refuse("must be at most 255 characters");
+        if raw.len() > self.max_len {
+            return refuse(self.too_long);
         }
         if !raw
             .bytes()
@@ -88,16 +106,7 @@ impl SessionId {
     /// The id of a new session from a UUID's 16 bytes, in the usual
     /// lower-case hyphenated form (always valid: hex digits and `-`).
     pub fn from_uuid_bytes(bytes: [u8; 16]) -> Self {
-        const HEX: &[u8; 16] = b"0123456789abcdef";
-        let mut text = String::with_capacity(36);
-        for (index, byte) in bytes.iter().enumerate() {
-            if matches!(index, 4 | 6 | 8 | 10) {
-                text.push('-');
-            }
-            text.push(char::from(HEX[usize::from(byte >> 4)]));
-            text.push(char::from(HEX[usize::from(byte & 0x0f)]));
-        }
-        Self(Arc::from(text))
+        Self(Arc::from(hyphenated_uuid(bytes)))
     }
 
     pub fn as_str(&self) -> &str {
@@ -106,6 +115,53 @@ impl SessionId {
 }
 
 impl fmt::Display for SessionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A UUID's 16 bytes in the usual lower-case hyphenated form (always valid
+/// for the session and group rules: hex digits and `-`, 36 characters).
+fn hyphenated_uuid(bytes: [u8; 16]) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut text = String::with_capacity(36);
+    for (index, byte) in bytes.iter().enumerate() {
+        if matches!(index, 4 | 6 | 8 | 10) {
+            text.push('-');
+        }
+        text.push(char::from(HEX[usize::from(byte >> 4)]));
+        text.push(char::from(HEX[usize::from(byte & 0x0f)]));
+    }
+    text
+}
+
+/// A group chat's id (session-store mints UUIDs). Also the id part of the
+/// realtime room `group:<id>`, so every stored id names a joinable room.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct GroupId(Arc<str>);
+
+impl GroupId {
+    pub fn parse(raw: &str) -> Result<Self, InvalidId> {
+        GROUP_RULE.check(raw)?;
+        Ok(Self(Arc::from(raw)))
+    }
+
+    /// The id of a new group from a UUID's 16 bytes.
+    pub fn from_uuid_bytes(bytes: [u8; 16]) -> Self {
+        Self(Arc::from(hyphenated_uuid(bytes)))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The realtime room of this group.
+    pub fn room(&self) -> String {
+        format!("group:{}", self.0)
+    }
+}
+
+impl fmt::Display for GroupId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
@@ -140,6 +196,27 @@ mod tests {
 
     fn problem<T>(result: Result<T, InvalidId>) -> &'static str {
         result.err().map_or("accepted", |error| error.problem)
+    }
+
+    #[test]
+    fn group_ids_at_the_edges() {
+        let id = GroupId::parse(UUID).expect("a UUID");
+        assert_eq!(id.room(), format!("group:{UUID}"));
+        assert!(GroupId::parse(&"a".repeat(64)).is_ok());
+        assert_eq!(
+            problem(GroupId::parse(&"a".repeat(65))),
+            "must be at most 64 characters"
+        );
+        assert_eq!(problem(GroupId::parse("")), "must not be empty");
+        for bad in ["a b", "a:b", "../x", "a.b", "é"] {
+            assert_eq!(
+                problem(GroupId::parse(bad)),
+                "must contain only A-Z, a-z, 0-9, - and _",
+                "{bad}"
+            );
+        }
+        let minted = GroupId::from_uuid_bytes([0xab; 16]);
+        assert!(GroupId::parse(minted.as_str()).is_ok(), "{minted}");
     }
 
     #[test]

@@ -18,6 +18,6 @@ pub mod revoke;
 pub mod status;
 
 pub use generation::Generation;
-pub use ids::{InvalidId, SessionId, UserId};
+pub use ids::{GroupId, InvalidId, SessionId, UserId};
 pub use revoke::RevokeReason;
 pub use status::SessionStatus;

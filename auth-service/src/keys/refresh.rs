@@ -426,7 +426,6 @@ mod tests {
         assert_eq!(opened.generation, Generation::FIRST);
         assert_eq!(opened.hash, token.hash());
         assert_eq!(keys.current_hash(Generation::FIRST, &secret), token.hash());
-        assert!(!token.hash().as_str().contains(token.expose()));
         assert!(keys.matches_secret(&opened, &secret));
         assert!(!keys.matches_secret(&opened, &RefreshSecret::random()));
     }

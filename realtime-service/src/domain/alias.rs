@@ -172,7 +172,6 @@ mod tests {
         assert_ne!(a, key.alias(&room("darkroom:b"), &user));
         let other = AliasKey::new(b"another-key-0123456789").expect("key");
         assert_ne!(a, other.alias(&room("darkroom:a"), &user));
-        assert!(!a.contains("user-1"));
         assert_eq!(a.split(' ').count(), 3, "{a}");
     }
 

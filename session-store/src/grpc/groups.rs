@@ -66,9 +66,9 @@ fn with_members(found: GroupWithMembers) -> pb::GroupWithMembers {
     }
 }
 
-fn ids(group_id: String, user_id: &str) -> Result<(GroupId, UserId), Status> {
+fn ids(group_id: &str, user_id: &str) -> Result<(GroupId, UserId), Status> {
     Ok((
-        GroupId::parse(group_id)?,
+        GroupId::parse(group_id).map_err(InvalidInput::from)?,
         UserId::parse(user_id).map_err(InvalidInput::from)?,
     ))
 }
@@ -92,7 +92,7 @@ impl GroupStore for GroupStoreService {
         request: Request<pb::GetGroupRequest>,
     ) -> Result<Response<pb::GroupWithMembers>, Status> {
         let request = request.into_inner();
-        let (group_id, actor) = ids(request.group_id, &request.actor_user_id)?;
+        let (group_id, actor) = ids(&request.group_id, &request.actor_user_id)?;
         let found = self.repository.group(&group_id, &actor).await?;
         Ok(Response::new(with_members(found)))
     }
@@ -113,7 +113,7 @@ impl GroupStore for GroupStoreService {
         request: Request<pb::AddGroupMemberRequest>,
     ) -> Result<Response<pb::AddGroupMemberResponse>, Status> {
         let request = request.into_inner();
-        let (group_id, actor) = ids(request.group_id, &request.actor_user_id)?;
+        let (group_id, actor) = ids(&request.group_id, &request.actor_user_id)?;
         let target = UserId::parse(&request.user_id).map_err(InvalidInput::from)?;
         let (row, added) = self
             .repository
@@ -131,7 +131,7 @@ impl GroupStore for GroupStoreService {
         request: Request<pb::RemoveGroupMemberRequest>,
     ) -> Result<Response<pb::RemoveGroupMemberResponse>, Status> {
         let request = request.into_inner();
-        let (group_id, actor) = ids(request.group_id, &request.actor_user_id)?;
+        let (group_id, actor) = ids(&request.group_id, &request.actor_user_id)?;
         let target = UserId::parse(&request.user_id).map_err(InvalidInput::from)?;
         let removed = self
             .repository
@@ -148,7 +148,7 @@ impl GroupStore for GroupStoreService {
         request: Request<pb::DeleteGroupRequest>,
     ) -> Result<Response<pb::DeleteGroupResponse>, Status> {
         let request = request.into_inner();
-        let (group_id, actor) = ids(request.group_id, &request.actor_user_id)?;
+        let (group_id, actor) = ids(&request.group_id, &request.actor_user_id)?;
         let removed = self.repository.delete_group(&group_id, &actor).await?;
         tracing::info!(%group_id, actor = %actor, members = removed.len(), "delete group");
         Ok(Response::new(pb::DeleteGroupResponse {
@@ -166,7 +166,7 @@ impl GroupStore for GroupStoreService {
         }
         let pairs = memberships
             .into_iter()
-            .map(|pair| ids(pair.group_id, &pair.user_id))
+            .map(|pair| ids(&pair.group_id, &pair.user_id))
             .collect::<Result<Vec<_>, _>>()?;
         let is_member = self.repository.check_memberships(&pairs).await?;
         Ok(Response::new(pb::CheckMembershipsResponse { is_member }))

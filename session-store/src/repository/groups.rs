@@ -132,7 +132,7 @@ impl Repository {
             if owned >= MAX_GROUPS_OWNED {
                 return Err(GroupError::TooManyGroups);
             }
-            let id = GroupId::generate();
+            let id = crate::domain::groups::new_group_id();
             let group = diesel::insert_into(chat_groups::table)
                 .values((
                     chat_groups::id.eq(id.as_str()),

@@ -106,7 +106,7 @@ struct GrantBody {
 
 /// A group id from the path; a malformed one cannot name a group: 404.
 fn group_id(raw: &str) -> Result<GroupId, ApiError> {
-    GroupId::parse(raw).ok_or(ApiError::GroupNotFound)
+    GroupId::parse(raw).map_err(|_| ApiError::GroupNotFound)
 }
 
 fn limit_writes(request: &HttpRequest, http: &HttpContext) -> Result<(), ApiError> {
