@@ -336,13 +336,17 @@ async fn interleaved_joins_leaves_and_disconnects_leave_no_ghosts() {
     assert_eq!(got["data"]["id"], sent["id"]);
 
     // The watcher's view of the churner (through the relay): alternating,
-    // ending with "left".
+    // ending with "left" if it saw the churner at all.
     let mut churner_changes: Vec<&'static str> = Vec::new();
     churner_presence(&mut watcher, &mut churner_changes).await;
     for pair in churner_changes.windows(2) {
         assert_ne!(pair[0], pair[1], "{churner_changes:?}");
     }
-    assert_eq!(churner_changes.last(), Some(&"left"), "{churner_changes:?}");
+    // Nothing, or a last "left": never a churner that stays "joined".
+    assert!(
+        churner_changes.last().is_none_or(|last| *last == "left"),
+        "{churner_changes:?}"
+    );
 
     stayer.close().await;
     watcher.close().await;
@@ -417,40 +421,33 @@ async fn a_join_during_the_last_leaves_unbind_keeps_the_room_bound() {
     backend.stop().await;
 }
 
-/// Reads the watcher's `room:presence` lines about the churner until the
-/// last one says it left (it disconnected last).
-async fn churner_presence(stayer: &mut Client, changes: &mut Vec<&'static str>) {
+/// Reads the watcher's `room:presence` lines about the churner until none
+/// has come for 2 s (called after the churner's disconnect was handled).
+/// Under load the server may handle the disconnect before any of the
+/// churner's in-flight events, which are then refused: no line at all.
+async fn churner_presence(watcher: &mut Client, changes: &mut Vec<&'static str>) {
+    let about_churner = |line: &Value| {
+        line["type"] == "event"
+            && line["event"] == "room:presence"
+            && (line["data"]["joined"]["id"] == "churner"
+                || line["data"]["left"]["id"] == "churner")
+    };
     let record = |line: &Value, changes: &mut Vec<&'static str>| {
-        if line["type"] == "event" && line["event"] == "room:presence" {
-            if line["data"]["joined"]["id"] == "churner" {
-                changes.push("joined");
-            } else if line["data"]["left"]["id"] == "churner" {
-                changes.push("left");
-            }
+        if line["data"]["joined"]["id"] == "churner" {
+            changes.push("joined");
+        } else {
+            changes.push("left");
         }
     };
-    for line in stayer.seen.clone() {
-        record(&line, changes);
+    for line in watcher
+        .seen
+        .clone()
+        .iter()
+        .filter(|line| about_churner(line))
+    {
+        record(line, changes);
     }
-    loop {
-        if changes.last() == Some(&"left") {
-            // Nothing more may come after the final "left": give it a moment.
-            if let Some(line) = stayer
-                .maybe(Duration::from_millis(500), |line| {
-                    line["event"] == "room:presence"
-                })
-                .await
-            {
-                record(&line, changes);
-                continue;
-            }
-            return;
-        }
-        let line = stayer
-            .expect(Duration::from_secs(10), "presence of the churner", |line| {
-                line["event"] == "room:presence"
-            })
-            .await;
+    while let Some(line) = watcher.maybe(Duration::from_secs(2), about_churner).await {
         record(&line, changes);
     }
 }
