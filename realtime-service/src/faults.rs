@@ -22,6 +22,9 @@ pub struct Faults {
     /// only after CONNECT reached the client (events and disconnects
     /// arriving before it ran).
     pub connect_handler: Gate,
+    /// Held in `room:join` once it holds the room's lock, before it records
+    /// the membership (a disconnect handled while a join is in flight).
+    pub join_locked: Gate,
     /// Held before the relay binds a room's queue (a message published on
     /// another instance while this one is still joining).
     pub relay_bind: Gate,

@@ -65,6 +65,7 @@ async fn run(socket: &SocketRef, state: &Arc<AppState>, data: Payload) -> Reply 
         None
     };
     let guard = state.room_locks.lock(room.as_str()).await;
+    drop(state.faults.join_locked.pass().await);
     let newly_joined = {
         let mut joined = conn.rooms();
         if joined.closed {

@@ -355,6 +355,48 @@ async fn interleaved_joins_leaves_and_disconnects_leave_no_ghosts() {
     backend.stop().await;
 }
 
+/// Race 4, one interleaving forced: the socket disconnects while its
+/// `room:join` holds the room's lock and has not recorded the membership.
+/// The disconnect is handled first; the join must then see the socket
+/// closing and refuse, leaving no ghost member, room or relay binding.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_join_in_flight_when_its_socket_disconnects_leaves_no_ghost() {
+    let backend = Backend::start().await;
+    let mut config = backend.config();
+    let gate = Gate::armed();
+    config.faults.join_locked = gate.clone();
+    let app = TestApp::spawn(config).await;
+    let room = hangout(&[&app], "in-flight");
+    let sid = backend.session("leaver").await;
+    let mut client = connect(&app.url, &backend.jwks.token("leaver", &sid, None)).await;
+
+    client
+        .emit_nowait("room:join", json!({ "room": room }))
+        .await;
+    gate.reached().await;
+    client.send(json!({"cmd": "disconnect"})).await;
+    eventually("the disconnect was handled", || {
+        app.state.metrics.connections() == 0
+    })
+    .await;
+    gate.release(1);
+    gate.finished().await;
+
+    assert!(
+        app.state.presence.members(&room).is_empty(),
+        "ghost member: {:?}",
+        member_ids(&app.state.presence.members(&room))
+    );
+    assert_eq!(app.metric("realtime_rooms").await, 0);
+    eventually("the room's lock was released", || {
+        app.state.room_locks.live() == 0
+    })
+    .await;
+    client.close().await;
+    app.stop().await;
+    backend.stop().await;
+}
+
 /// Race 4, the relay side: the last member's leave is still unbinding the
 /// room when another member joins. The join waits for the unbind (one lock
 /// per room), so its bind comes after and the room stays bound: a message
