@@ -28,128 +28,22 @@ use auth_service::ports::SessionStatus;
 use auth_service::secret_cache::SecretCache;
 use auth_service::state::AppState;
 use auth_service::store::SessionStore;
-use futures::StreamExt;
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use lapin::options::{
-    BasicAckOptions, BasicConsumeOptions, ExchangeDeleteOptions, QueueBindOptions,
-    QueueDeleteOptions,
-};
-use lapin::types::FieldTable;
-use nexus_common::events::{SessionCloudEvent, SessionEventKind};
+use nexus_common::events::SessionEventKind;
 use nexus_common::store_client::StoreClientConfig;
+use nexus_testkit::amqp::{AMQP_URL, EventQueue};
 use nexus_testkit::store::TestStore;
+use nexus_testkit::supabase::{SUPABASE_SECRET, claims_for, sign_hs256};
 use nexus_tokens::supabase::{SupabaseConfig, SupabaseVerifier};
-use serde_json::{Value, json};
 
-const AMQP_URL: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
-const SUPABASE_SECRET: &str = "usecase-supabase-jwt-secret-with-enough-length";
 const REFRESH_KEY: &str = "k1:usecase-refresh-key-secret-0123456789abcdef";
 const WAIT: Duration = Duration::from_secs(10);
-
-/// The session events of one test's exchange, through a private queue bound
-/// before anything is published.
-struct Events {
-    connection: lapin::Connection,
-    channel: lapin::Channel,
-    consumer: lapin::Consumer,
-    exchange: String,
-    queue: String,
-}
-
-impl Events {
-    async fn bind(exchange: &str) -> Self {
-        let connection = nexus_common::amqp::connect(AMQP_URL, "auth-usecase-tests")
-            .await
-            .expect("amqp");
-        let channel = connection.create_channel().await.expect("channel");
-        nexus_common::amqp::declare_session_exchange(&channel, exchange)
-            .await
-            .expect("declare exchange");
-        let queue = nexus_common::amqp::declare_private_queue(&channel)
-            .await
-            .expect("queue");
-        channel
-            .queue_bind(
-                queue.name().clone(),
-                exchange.into(),
-                "session.#".into(),
-                QueueBindOptions::default(),
-                FieldTable::default(),
-            )
-            .await
-            .expect("bind");
-        let consumer = channel
-            .basic_consume(
-                queue.name().clone(),
-                "auth-usecase-tests".into(),
-                BasicConsumeOptions::default(),
-                FieldTable::default(),
-            )
-            .await
-            .expect("consume");
-        Self {
-            connection,
-            channel,
-            consumer,
-            exchange: exchange.to_owned(),
-            queue: queue.name().to_string(),
-        }
-    }
-
-    async fn next(&mut self, wait: Duration) -> SessionCloudEvent {
-        let delivery = tokio::time::timeout(wait, self.consumer.next())
-            .await
-            .expect("no session event arrived in time")
-            .expect("consumer ended")
-            .expect("delivery");
-        delivery.ack(BasicAckOptions::default()).await.expect("ack");
-        serde_json::from_slice(&delivery.data).expect("cloudevent json")
-    }
-
-    /// The next event of `kind`, skipping others.
-    async fn next_of(&mut self, kind: SessionEventKind) -> SessionCloudEvent {
-        let deadline = tokio::time::Instant::now() + WAIT;
-        loop {
-            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-            let event = self.next(left).await;
-            if event.kind() == Some(kind) {
-                return event;
-            }
-        }
-    }
-
-    /// Nothing arrives within `wait`.
-    async fn assert_quiet(&mut self, wait: Duration) {
-        if let Ok(Some(Ok(delivery))) = tokio::time::timeout(wait, self.consumer.next()).await {
-            panic!(
-                "unexpected event: {}",
-                String::from_utf8_lossy(&delivery.data)
-            );
-        }
-    }
-
-    async fn cleanup(self) {
-        let _ = self
-            .channel
-            .queue_delete(self.queue.as_str().into(), QueueDeleteOptions::default())
-            .await;
-        let _ = self
-            .channel
-            .exchange_delete(
-                self.exchange.as_str().into(),
-                ExchangeDeleteOptions::default(),
-            )
-            .await;
-        let _ = self.connection.close(200, "done".into()).await;
-    }
-}
 
 /// A session-store on a fresh database, the use cases' state wired to it
 /// exactly as `startup` wires it (minus HTTP), and the events they publish.
 struct Env {
     store: TestStore,
     state: AppState,
-    events: Events,
+    events: EventQueue,
 }
 
 impl Env {
@@ -165,7 +59,7 @@ impl Env {
             timeout: Duration::from_secs(5),
         };
         let exchange = format!("test.usecases.{}", uuid::Uuid::new_v4().simple());
-        let events = Events::bind(&exchange).await;
+        let events = EventQueue::bind(&exchange).await;
         let (publisher, _task) = EventPublisher::start(PublisherConfig {
             amqp_url: AMQP_URL.to_owned(),
             exchange,
@@ -224,23 +118,10 @@ impl Env {
 }
 
 fn supabase_token(user: &str, supabase_session: &str) -> String {
-    let now = chrono::Utc::now().timestamp();
-    let claims: Value = json!({
-        "sub": user,
-        "aud": "authenticated",
-        "role": "authenticated",
-        "exp": now + 3600,
-        "iat": now,
-        "email": "ada@example.com",
-        "user_metadata": {"full_name": "Ada Lovelace"},
-        "session_id": supabase_session,
-    });
-    jsonwebtoken::encode(
-        &Header::new(Algorithm::HS256),
-        &claims,
-        &EncodingKey::from_secret(SUPABASE_SECRET.as_bytes()),
+    sign_hs256(
+        &claims_for(user, supabase_session),
+        SUPABASE_SECRET.as_bytes(),
     )
-    .expect("sign")
 }
 
 fn input(user: &str, supabase_session: Option<&str>) -> BridgeInput {
@@ -345,7 +226,7 @@ async fn refresh_rotates_and_a_second_tab_gets_the_current_token() {
         Some("Ada Lovelace"),
         "the name carries over from the previous access token"
     );
-    let refreshed = env.events.next_of(SessionEventKind::Refreshed).await;
+    let refreshed = env.events.next_of(SessionEventKind::Refreshed, WAIT).await;
     assert_eq!(refreshed.data.session_id, bridged.session.id.as_str());
 
     // The superseded token within the reuse interval: a second tab gets the
@@ -394,7 +275,10 @@ async fn reusing_a_superseded_refresh_token_revokes_the_session() {
         env.status(&bridged.session.id).await,
         SessionStatus::Revoked
     );
-    let detected = env.events.next_of(SessionEventKind::ReuseDetected).await;
+    let detected = env
+        .events
+        .next_of(SessionEventKind::ReuseDetected, WAIT)
+        .await;
     assert_eq!(detected.data.session_id, bridged.session.id.as_str());
     assert_eq!(detected.data.user_id, bridged.user.as_str());
     assert_eq!(detected.data.reason.as_deref(), Some("refresh_token_reuse"));
@@ -433,7 +317,7 @@ async fn logout_revokes_and_publishes() {
         .await
         .expect("logged out");
     assert_eq!(local.revoked_sessions, 1);
-    let revoked = env.events.next_of(SessionEventKind::Revoked).await;
+    let revoked = env.events.next_of(SessionEventKind::Revoked, WAIT).await;
     assert_eq!(revoked.data.session_id, laptop.session.id.as_str());
     assert_eq!(revoked.data.user_id, user);
     assert_eq!(revoked.data.reason.as_deref(), Some("logout"));
@@ -462,7 +346,7 @@ async fn logout_revokes_and_publishes() {
         .await
         .expect("logged out");
     assert_eq!(global.revoked_sessions, 1, "only the phone was still live");
-    let revoked = env.events.next_of(SessionEventKind::Revoked).await;
+    let revoked = env.events.next_of(SessionEventKind::Revoked, WAIT).await;
     assert_eq!(revoked.data.session_id, phone.session.id.as_str());
     assert_eq!(revoked.data.reason.as_deref(), Some("logout_global"));
     assert_eq!(env.status(&phone.session.id).await, SessionStatus::Revoked);
