@@ -84,6 +84,16 @@ struct CpuSample {
 }
 
 impl CpuProbe {
+    /// CPU used since `start`.
+    async fn since(&self, start: CpuSample) -> CpuSample {
+        let end = self.sample().await;
+        CpuSample {
+            own: end.own - start.own,
+            server: end.server - start.server,
+            postgres: end.postgres - start.postgres,
+        }
+    }
+
     async fn sample(&self) -> CpuSample {
         let pids = self
             .admin
@@ -122,6 +132,26 @@ struct Phase {
 }
 
 impl Phase {
+    /// The phase's calls, errors and latencies from its callers' tasks, and
+    /// the time since it started.
+    async fn collect(
+        name: &'static str,
+        per_call: usize,
+        callers: usize,
+        tasks: Vec<tokio::task::JoinHandle<(Vec<u32>, usize)>>,
+        started: Instant,
+    ) -> anyhow::Result<Self> {
+        let mut phase = Self::new(name, per_call, callers);
+        for task in tasks {
+            let (latencies, errors) = task.await?;
+            phase.calls += latencies.len();
+            phase.errors += errors;
+            phase.latencies_us.extend(latencies);
+        }
+        phase.elapsed = started.elapsed();
+        Ok(phase)
+    }
+
     fn new(name: &'static str, per_call: usize, callers: usize) -> Self {
         Self {
             name,
@@ -436,20 +466,8 @@ async fn main() -> anyhow::Result<()> {
             (latencies, errors)
         }));
     }
-    let mut phase = Phase::new("ValidateSession", 1, concurrency);
-    for task in tasks {
-        let (latencies, errors) = task.await?;
-        phase.calls += latencies.len();
-        phase.errors += errors;
-        phase.latencies_us.extend(latencies);
-    }
-    phase.elapsed = phase_start.elapsed();
-    let cpu_end = probe.sample().await;
-    phase.cpu = CpuSample {
-        own: cpu_end.own - cpu_start.own,
-        server: cpu_end.server - cpu_start.server,
-        postgres: cpu_end.postgres - cpu_start.postgres,
-    };
+    let mut phase = Phase::collect("ValidateSession", 1, concurrency, tasks, phase_start).await?;
+    phase.cpu = probe.since(cpu_start).await;
     phase.report(json);
     notes.push(std::mem::take(&mut phase.cpu_note));
 
@@ -493,20 +511,9 @@ async fn main() -> anyhow::Result<()> {
             (latencies, errors)
         }));
     }
-    let mut phase = Phase::new("RotateRefreshToken", 1, concurrency);
-    for task in tasks {
-        let (latencies, errors) = task.await?;
-        phase.calls += latencies.len();
-        phase.errors += errors;
-        phase.latencies_us.extend(latencies);
-    }
-    phase.elapsed = phase_start.elapsed();
-    let cpu_end = probe.sample().await;
-    phase.cpu = CpuSample {
-        own: cpu_end.own - cpu_start.own,
-        server: cpu_end.server - cpu_start.server,
-        postgres: cpu_end.postgres - cpu_start.postgres,
-    };
+    let mut phase =
+        Phase::collect("RotateRefreshToken", 1, concurrency, tasks, phase_start).await?;
+    phase.cpu = probe.since(cpu_start).await;
     phase.report(json);
     notes.push(std::mem::take(&mut phase.cpu_note));
 
@@ -544,20 +551,9 @@ async fn main() -> anyhow::Result<()> {
                 (latencies, errors)
             }));
         }
-        let mut phase = Phase::new("ValidateSessions", batch, batch_callers);
-        for task in tasks {
-            let (latencies, errors) = task.await?;
-            phase.calls += latencies.len();
-            phase.errors += errors;
-            phase.latencies_us.extend(latencies);
-        }
-        phase.elapsed = phase_start.elapsed();
-        let cpu_end = probe.sample().await;
-        phase.cpu = CpuSample {
-            own: cpu_end.own - cpu_start.own,
-            server: cpu_end.server - cpu_start.server,
-            postgres: cpu_end.postgres - cpu_start.postgres,
-        };
+        let mut phase =
+            Phase::collect("ValidateSessions", batch, batch_callers, tasks, phase_start).await?;
+        phase.cpu = probe.since(cpu_start).await;
         phase.report(json);
         println!(
             "ValidateSessions: {batch} ids per call from {batch_callers} callers, {:.0} sessions/s",
