@@ -118,7 +118,7 @@ async fn one_by_one(state: &AppState, sessions: Vec<SessionId>, concurrency: usi
         .filter(|result| {
             let ended = !matches!(
                 result,
-                Ok((realtime_service::store::SessionState::Active, _))
+                Ok((realtime_service::store::SessionLookup::ACTIVE, _))
             );
             async move { ended }
         })

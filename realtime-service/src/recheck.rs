@@ -18,7 +18,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::domain::ids::SessionId;
 use crate::state::AppState;
-use crate::store::{SessionState, VALIDATE_BATCH_MAX};
+use crate::store::{SessionLookup, VALIDATE_BATCH_MAX};
 
 /// Batches in flight at once per re-check round.
 const CONCURRENCY: usize = 2;
@@ -42,7 +42,7 @@ pub async fn run(state: Arc<AppState>, io: SocketIo, interval: Duration, stop: C
 #[derive(Debug, Default)]
 pub struct Checked {
     /// Sessions that are no longer active, with their state.
-    pub ended: Vec<(SessionId, SessionState)>,
+    pub ended: Vec<(SessionId, SessionLookup)>,
     /// Sessions session-store did not answer for (their sockets stay).
     pub unavailable: usize,
 }
@@ -68,7 +68,7 @@ pub async fn check(state: &AppState, sessions: Vec<SessionId>) -> Checked {
                 batch
                     .into_iter()
                     .zip(states)
-                    .filter(|(_, state_now)| *state_now != SessionState::Active),
+                    .filter(|(_, state_now)| *state_now != SessionLookup::ACTIVE),
             ),
             Err(_) => checked.unavailable += batch.len(),
         }

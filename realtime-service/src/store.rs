@@ -1,6 +1,6 @@
 //! The session-store adapter: the only module of realtime-service that knows
 //! session-store's gRPC (prost) types and tonic status codes. Everything
-//! else speaks in the service's own terms: [`SessionState`], an owner,
+//! else speaks in the service's own terms: [`SessionLookup`], an owner,
 //! "no bridged session", membership answers, [`StoreUnavailable`].
 //!
 //! Readiness asks the standard gRPC health service (tonic-health), which
@@ -19,6 +19,8 @@ use tonic::transport::{Channel, Endpoint};
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
 
+use nexus_domain::SessionStatus;
+
 use crate::domain::ids::{SessionId, UserId};
 
 /// Most memberships asked in one CheckMemberships call (session-store's cap).
@@ -28,23 +30,23 @@ pub use nexus_domain::limits::VALIDATE_BATCH_MAX;
 /// How long the readiness probe waits for the health answer.
 const HEALTH_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// A session's state as session-store reports it.
+/// What session-store says of a session: its status, or that it does not
+/// know it (purged, or never existed).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SessionState {
-    Active,
-    Revoked,
-    Expired,
-    /// session-store does not know it (purged, or never existed).
+pub enum SessionLookup {
+    Known(SessionStatus),
     Unknown,
 }
 
-impl SessionState {
+impl SessionLookup {
+    pub const ACTIVE: Self = Self::Known(SessionStatus::Active);
+
     /// The reason sent to clients in `session:revoked`.
     pub fn reason(self) -> &'static str {
         match self {
-            Self::Active => "active",
-            Self::Revoked => "session_revoked",
-            Self::Expired => "session_expired",
+            Self::Known(SessionStatus::Active) => "active",
+            Self::Known(SessionStatus::Revoked) => "session_revoked",
+            Self::Known(SessionStatus::Expired) => "session_expired",
             Self::Unknown => "session_unknown",
         }
     }
@@ -95,7 +97,7 @@ impl SessionStore {
     pub async fn session(
         &self,
         session: &SessionId,
-    ) -> Result<(SessionState, Option<String>), StoreUnavailable> {
+    ) -> Result<(SessionLookup, Option<String>), StoreUnavailable> {
         let request = pb::ValidateSessionRequest {
             session_id: session.as_str().to_owned(),
         };
@@ -105,7 +107,7 @@ impl SessionStore {
                 Ok((state_of(&session), Some(session.user_id)))
             }
             Err(status) if matches!(status.code(), Code::NotFound | Code::InvalidArgument) => {
-                Ok((SessionState::Unknown, None))
+                Ok((SessionLookup::Unknown, None))
             }
             Err(status) => Err(unavailable(&status)),
         }
@@ -119,7 +121,7 @@ impl SessionStore {
     pub async fn sessions(
         &self,
         sessions: &[SessionId],
-    ) -> Result<Vec<SessionState>, StoreUnavailable> {
+    ) -> Result<Vec<SessionLookup>, StoreUnavailable> {
         let request = pb::ValidateSessionsRequest {
             session_ids: sessions
                 .iter()
@@ -128,7 +130,7 @@ impl SessionStore {
         };
         match self.sessions.clone().validate_sessions(request).await {
             Ok(response) => {
-                let states: HashMap<String, SessionState> = response
+                let states: HashMap<String, SessionLookup> = response
                     .into_inner()
                     .sessions
                     .iter()
@@ -140,7 +142,7 @@ impl SessionStore {
                         states
                             .get(session.as_str())
                             .copied()
-                            .unwrap_or(SessionState::Unknown)
+                            .unwrap_or(SessionLookup::Unknown)
                     })
                     .collect())
             }
@@ -230,12 +232,12 @@ impl SessionStore {
     }
 }
 
-fn state_of(session: &pb::Session) -> SessionState {
+fn state_of(session: &pb::Session) -> SessionLookup {
     match session.status() {
-        pb::SessionStatus::Active => SessionState::Active,
-        pb::SessionStatus::Revoked => SessionState::Revoked,
-        pb::SessionStatus::Expired => SessionState::Expired,
-        pb::SessionStatus::Unspecified => SessionState::Unknown,
+        pb::SessionStatus::Active => SessionLookup::ACTIVE,
+        pb::SessionStatus::Revoked => SessionLookup::Known(SessionStatus::Revoked),
+        pb::SessionStatus::Expired => SessionLookup::Known(SessionStatus::Expired),
+        pb::SessionStatus::Unspecified => SessionLookup::Unknown,
     }
 }
 

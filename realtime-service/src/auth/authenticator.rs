@@ -13,6 +13,7 @@
 //! Failures on our side (JWKS or session-store unreachable) are `unavailable`
 //! so the client retries instead of signing the user out.
 
+use nexus_domain::SessionStatus;
 use nexus_tokens::TokenError;
 use nexus_tokens::access::{AccessTokenVerifier, ISSUER};
 use nexus_tokens::grant::unverified_issuer;
@@ -21,7 +22,7 @@ use nexus_tokens::supabase::SupabaseVerifier;
 use crate::auth::credentials::{Credentials, TokenSource};
 use crate::auth::refusal::Refusal;
 use crate::domain::ids::{SessionId, UserId};
-use crate::store::{SessionState, SessionStore, StoreUnavailable};
+use crate::store::{SessionLookup, SessionStore, StoreUnavailable};
 
 /// Who a socket belongs to.
 #[derive(Debug, Clone)]
@@ -130,14 +131,14 @@ impl Authenticator {
             .await
             .map_err(|StoreUnavailable| Refusal::Unavailable)?;
         match state {
-            SessionState::Active if owner.as_deref() == Some(user.as_str()) => Ok(()),
-            SessionState::Active => {
+            SessionLookup::ACTIVE if owner.as_deref() == Some(user.as_str()) => Ok(()),
+            SessionLookup::ACTIVE => {
                 tracing::warn!("refused: token names a session of another user");
                 Err(Refusal::Unauthorized)
             }
-            SessionState::Revoked => Err(Refusal::SessionRevoked),
-            SessionState::Expired => Err(Refusal::SessionExpired),
-            SessionState::Unknown => Err(Refusal::Unauthorized),
+            SessionLookup::Known(SessionStatus::Revoked) => Err(Refusal::SessionRevoked),
+            SessionLookup::Known(SessionStatus::Expired) => Err(Refusal::SessionExpired),
+            SessionLookup::Unknown => Err(Refusal::Unauthorized),
         }
     }
 }

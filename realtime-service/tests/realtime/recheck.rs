@@ -4,8 +4,9 @@
 
 use std::collections::HashMap;
 
+use nexus_domain::SessionStatus;
 use realtime_service::domain::ids::SessionId;
-use realtime_service::store::SessionState;
+use realtime_service::store::SessionLookup;
 
 use crate::helpers::*;
 
@@ -31,20 +32,23 @@ async fn a_recheck_over_several_batches_finds_exactly_the_ended_sessions() {
         .collect();
     let checked = realtime_service::recheck::check(&app.state, sessions).await;
     assert_eq!(checked.unavailable, 0);
-    let ended: HashMap<&str, SessionState> = checked
+    let ended: HashMap<&str, SessionLookup> = checked
         .ended
         .iter()
         .map(|(session, state)| (session.as_str(), *state))
         .collect();
     assert_eq!(ended.len(), 2_498, "every session but the two live ones");
-    assert_eq!(ended.get(revoked.as_str()), Some(&SessionState::Revoked));
+    assert_eq!(
+        ended.get(revoked.as_str()),
+        Some(&SessionLookup::Known(SessionStatus::Revoked))
+    );
     assert!(!ended.contains_key(live.as_str()));
     assert!(!ended.contains_key(other_live.as_str()));
     assert!(
         ended
             .iter()
             .filter(|(id, _)| **id != revoked.as_str())
-            .all(|(_, state)| *state == SessionState::Unknown)
+            .all(|(_, state)| *state == SessionLookup::Unknown)
     );
     app.stop().await;
     backend.stop().await;
